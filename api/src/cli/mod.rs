@@ -1,0 +1,49 @@
+//! The `lyo` command line (see `docs/operations.md` and the shared interface contract).
+
+mod projections;
+
+use crate::platform::{Migrate, Platform};
+use crate::telemetry::init_tracing;
+use clap::{Parser, Subcommand};
+use lyo_infrastructure::config::Settings;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "lyo", version, about = "Lyo: the WhatsApp booking assistant")]
+pub struct Cli {
+    /// A TOML file with settings (same names as the environment variables).
+    #[arg(long, global = true, env = "LYO_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server and its background workers.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Inspect or rebuild projections.
+    Projections {
+        #[command(subcommand)]
+        command: projections::ProjectionsCommand,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let settings = Settings::load(cli.config.as_deref())?;
+    init_tracing(settings.log_format);
+    match cli.command {
+        Command::Serve => crate::serve::serve(settings).await?,
+        Command::Migrate => {
+            let (platform, _) = Platform::open(settings, Migrate::Yes).await?;
+            tracing::info!(backend = ?platform.db.backend(), "migrations applied");
+            platform.close().await;
+        }
+        Command::Projections { command } => projections::run(settings, command).await?,
+    }
+    Ok(ExitCode::SUCCESS)
+}

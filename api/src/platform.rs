@@ -1,0 +1,103 @@
+//! Opens everything a command needs on the configured backend.
+
+use anyhow::Context;
+use lyo_application::event_log::EventLog;
+use lyo_application::projection::runner::{ProjectionRunner, RunnerConfig};
+use lyo_application::projection::{LeaseStore, Projector};
+use lyo_infrastructure::config::{provision, Provisioned, Settings};
+use lyo_infrastructure::db::Db;
+use lyo_infrastructure::event_store::{AppendSignal, EventRepository, SqlEventLog};
+use lyo_infrastructure::pii::PiiVault;
+use lyo_infrastructure::projection::{all_projectors, SqlLeaseStore};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+pub struct Platform {
+    pub settings: Settings,
+    pub db: Db,
+    pub repository: EventRepository,
+    pub log: Arc<dyn EventLog>,
+    pub leases: Arc<dyn LeaseStore>,
+    pub projectors: Vec<Arc<dyn Projector>>,
+    /// This process's name in lease tables.
+    pub owner: String,
+    /// Stops the background signal tasks.
+    background: CancellationToken,
+}
+
+/// Whether to apply migrations while opening.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Migrate {
+    Yes,
+    No,
+}
+
+impl Platform {
+    pub async fn open(mut settings: Settings, migrate: Migrate) -> anyhow::Result<(Self, Provisioned)> {
+        let (master_key, provisioned) = provision(&mut settings)?;
+        let url = settings.effective_database_url();
+        let db = Db::connect(&url, settings.max_connections)
+            .await
+            .context("opening the database")?;
+        if migrate == Migrate::Yes {
+            db.migrate().await.context("applying migrations")?;
+        }
+        let background = CancellationToken::new();
+        let signal = AppendSignal::start(&db, background.clone());
+        let repository = EventRepository::new(&db, PiiVault::new(db.clone(), master_key), signal.clone());
+        let log: Arc<dyn EventLog> = Arc::new(SqlEventLog::new(db.clone(), signal));
+        let leases: Arc<dyn LeaseStore> = Arc::new(SqlLeaseStore::new(db.clone()));
+        let projectors = all_projectors(&db);
+        Ok((
+            Self {
+                settings,
+                db,
+                repository,
+                log,
+                leases,
+                projectors,
+                owner: process_owner(),
+                background,
+            },
+            provisioned,
+        ))
+    }
+
+    pub fn projector(&self, name: &str) -> anyhow::Result<Arc<dyn Projector>> {
+        self.projectors
+            .iter()
+            .find(|p| p.name() == name)
+            .cloned()
+            .ok_or_else(|| {
+                let known: Vec<_> = self.projectors.iter().map(|p| p.name()).collect();
+                anyhow::anyhow!("no projector named `{name}`; known: {}", known.join(", "))
+            })
+    }
+
+    pub fn runner(&self, projector: Arc<dyn Projector>) -> ProjectionRunner {
+        ProjectionRunner::new(
+            projector,
+            self.log.clone(),
+            self.leases.clone(),
+            RunnerConfig {
+                batch_size: self.settings.projector_batch_size,
+                lease_ttl: self.settings.projector_lease_ttl,
+                idle_wait: self.settings.projector_idle_wait,
+                owner: self.owner.clone(),
+            },
+        )
+    }
+
+    pub async fn close(self) {
+        self.background.cancel();
+        self.db.close().await;
+    }
+}
+
+fn process_owner() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".into());
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}:{}:{}", std::process::id(), &nonce[..8])
+}

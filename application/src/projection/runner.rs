@@ -1,0 +1,187 @@
+//! Runs one projector: hold its lease, read batches after its checkpoint, apply them, wait for
+//! new events, and export its lag.
+
+use super::{LeaseStore, ProjectionError, Projector};
+use crate::event_log::{EventLog, Position};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// Events applied per transaction.
+    pub batch_size: u32,
+    /// How long a lease lasts unless renewed; a dead holder is replaced after this.
+    pub lease_ttl: Duration,
+    /// The longest wait without a wake-up signal before reading again. Wake-ups normally come
+    /// from appends; this covers appends whose signal was lost (another process crashed
+    /// between commit and notify) and events hidden behind a slow transaction.
+    pub idle_wait: Duration,
+    /// This process's identity in the lease table.
+    pub owner: String,
+}
+
+pub struct ProjectionRunner {
+    projector: Arc<dyn Projector>,
+    log: Arc<dyn EventLog>,
+    leases: Arc<dyn LeaseStore>,
+    config: RunnerConfig,
+}
+
+const LAG_REFRESH: Duration = Duration::from_secs(1);
+const ERROR_BACKOFF: Duration = Duration::from_secs(1);
+
+impl ProjectionRunner {
+    pub fn new(
+        projector: Arc<dyn Projector>,
+        log: Arc<dyn EventLog>,
+        leases: Arc<dyn LeaseStore>,
+        config: RunnerConfig,
+    ) -> Self {
+        Self {
+            projector,
+            log,
+            leases,
+            config,
+        }
+    }
+
+    /// Applies one batch after `from`. Returns the new checkpoint, or `None` when there was
+    /// nothing to read.
+    pub async fn step(&self, from: Position) -> Result<Option<Position>, ProjectionError> {
+        let events = self.log.read_after(from, self.config.batch_size).await?;
+        let Some(last) = events.last() else {
+            return Ok(None);
+        };
+        let to = last.at;
+        self.projector.apply(from, to, &events).await?;
+        metrics::counter!("lyo_projector_events_applied_total", "projector" => self.projector.name())
+            .increment(events.len() as u64);
+        Ok(Some(to))
+    }
+
+    /// Applies batches until nothing more is readable. Returns how many batches were applied.
+    /// Used by `lyo projections rebuild` and tests; the caller holds the lease.
+    pub async fn catch_up(&self) -> Result<u64, ProjectionError> {
+        let mut from = self.projector.checkpoint().await?;
+        let mut batches = 0;
+        while let Some(to) = self.step(from).await? {
+            from = to;
+            batches += 1;
+        }
+        Ok(batches)
+    }
+
+    /// Runs until `cancel` fires, then releases the lease.
+    pub async fn run(self, cancel: CancellationToken) {
+        let name = self.projector.name();
+        let mut signal = self.log.subscribe();
+        let mut holding = false;
+        let mut renew_at = Instant::now();
+        let mut checkpoint: Option<Position> = None;
+        let mut lag_at = Instant::now();
+
+        while !cancel.is_cancelled() {
+            if !holding || Instant::now() >= renew_at {
+                match self
+                    .leases
+                    .try_acquire(name, &self.config.owner, self.config.lease_ttl)
+                    .await
+                {
+                    Ok(true) => {
+                        if !holding {
+                            tracing::info!(projector = name, "projector lease acquired");
+                            checkpoint = None;
+                        }
+                        holding = true;
+                        renew_at = Instant::now() + self.config.lease_ttl / 3;
+                    }
+                    Ok(false) => {
+                        if holding {
+                            tracing::warn!(projector = name, "projector lease lost");
+                        }
+                        holding = false;
+                        metrics::gauge!("lyo_projector_lease_held", "projector" => name).set(0.0);
+                        pause(&cancel, self.config.lease_ttl / 3).await;
+                        continue;
+                    }
+                    Err(error) => {
+                        tracing::error!(projector = name, error = %error, "lease renewal failed");
+                        holding = false;
+                        pause(&cancel, ERROR_BACKOFF).await;
+                        continue;
+                    }
+                }
+                metrics::gauge!("lyo_projector_lease_held", "projector" => name).set(1.0);
+            }
+
+            signal.borrow_and_update();
+            let outcome = match checkpoint {
+                Some(from) => self.step(from).await.map(|to| (from, to)),
+                None => match self.projector.checkpoint().await {
+                    Ok(from) => self.step(from).await.map(|to| (from, to)),
+                    Err(error) => Err(error),
+                },
+            };
+            match outcome {
+                Ok((_, Some(to))) => {
+                    checkpoint = Some(to);
+                    if lag_at.elapsed() >= LAG_REFRESH {
+                        self.export_lag(to).await;
+                        lag_at = Instant::now();
+                    }
+                }
+                Ok((from, None)) => {
+                    checkpoint = Some(from);
+                    self.export_lag(from).await;
+                    lag_at = Instant::now();
+                    let wait = self
+                        .config
+                        .idle_wait
+                        .min(renew_at.saturating_duration_since(Instant::now()));
+                    tokio::select! {
+                        _ = cancel.cancelled() => {}
+                        _ = signal.changed() => {}
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                }
+                Err(ProjectionError::CheckpointMoved(_)) => {
+                    tracing::info!(projector = name, "checkpoint moved; reloading it");
+                    checkpoint = None;
+                }
+                Err(error) => {
+                    tracing::error!(projector = name, error = %error, "projector batch failed");
+                    checkpoint = None;
+                    pause(&cancel, ERROR_BACKOFF).await;
+                }
+            }
+        }
+
+        if holding {
+            if let Err(error) = self.leases.release(name, &self.config.owner).await {
+                tracing::warn!(projector = name, error = %error, "could not release lease");
+            }
+            metrics::gauge!("lyo_projector_lease_held", "projector" => name).set(0.0);
+        }
+        tracing::info!(projector = name, "projector stopped");
+    }
+
+    async fn export_lag(&self, checkpoint: Position) {
+        let name = self.projector.name();
+        match self.log.count_after(checkpoint).await {
+            Ok(lag) => {
+                metrics::gauge!("lyo_projector_lag_events", "projector" => name).set(lag as f64)
+            }
+            Err(error) => tracing::warn!(projector = name, error = %error, "could not read lag"),
+        }
+        metrics::gauge!("lyo_projector_checkpoint_position", "projector" => name)
+            .set(checkpoint.position as f64);
+    }
+}
+
+async fn pause(cancel: &CancellationToken, duration: Duration) {
+    tokio::select! {
+        _ = cancel.cancelled() => {}
+        _ = tokio::time::sleep(duration) => {}
+    }
+}

@@ -1,0 +1,1 @@
+//! Understanding customer messages (it/en/es). Being built; see issue 4.

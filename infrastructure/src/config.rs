@@ -1,0 +1,321 @@
+//! Configuration: environment variables, each also settable in an optional TOML file whose
+//! keys are the same names (`DATABASE_URL = "postgres://..."`). The environment wins.
+//!
+//! With no `DATABASE_URL`, Lyo runs embedded: SQLite in `LYO_DATA_DIR` (default `lyo-data/`),
+//! with the master key and admin token generated there once.
+
+use crate::pii::{MasterKey, MasterKeyError};
+use secrecy::{ExposeSecret, SecretString};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file {path}: {source}")]
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the config file {path} is not valid TOML: {source}")]
+    ParseFile {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("LYO_MASTER_KEY is required when DATABASE_URL points to Postgres")]
+    MasterKeyRequired,
+    #[error(transparent)]
+    MasterKey(#[from] MasterKeyError),
+    #[error("cannot prepare the data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SenderKind {
+    Cloud,
+    Sandbox,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `None` means embedded SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    pub data_dir: PathBuf,
+    pub bind: SocketAddr,
+    pub admin_token: Option<SecretString>,
+    pub master_key: Option<SecretString>,
+    pub whatsapp_app_secret: Option<SecretString>,
+    pub whatsapp_verify_token: Option<SecretString>,
+    pub whatsapp_graph_url: String,
+    pub sender: Option<SenderKind>,
+    pub log_format: Option<LogFormat>,
+    pub max_connections: u32,
+    pub migrate_on_start: bool,
+    pub projector_batch_size: u32,
+    pub projector_lease_ttl: Duration,
+    pub projector_idle_wait: Duration,
+    pub shutdown_grace: Duration,
+}
+
+/// Every name Lyo reads, for the config file check.
+const KNOWN: &[&str] = &[
+    "DATABASE_URL",
+    "LYO_DATA_DIR",
+    "LYO_BIND",
+    "LYO_ADMIN_TOKEN",
+    "LYO_MASTER_KEY",
+    "WHATSAPP_APP_SECRET",
+    "WHATSAPP_VERIFY_TOKEN",
+    "WHATSAPP_GRAPH_URL",
+    "LYO_SENDER",
+    "LYO_LOG_FORMAT",
+    "LYO_DB_MAX_CONNECTIONS",
+    "LYO_MIGRATE_ON_START",
+    "LYO_PROJECTOR_BATCH_SIZE",
+    "LYO_PROJECTOR_LEASE_TTL_MS",
+    "LYO_PROJECTOR_IDLE_WAIT_MS",
+    "LYO_SHUTDOWN_GRACE_SECS",
+];
+
+impl Settings {
+    /// Reads the process environment over the optional file.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::from_sources(file, |name| std::env::var(name).ok())
+    }
+
+    pub fn from_sources(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let from_file = match file {
+            Some(path) => read_file(path)?,
+            None => HashMap::new(),
+        };
+        let get = |name: &str| {
+            env(name)
+                .filter(|v| !v.is_empty())
+                .or_else(|| from_file.get(name).cloned())
+        };
+        let secret = |name: &str| get(name).map(SecretString::from);
+        Ok(Self {
+            database_url: get("DATABASE_URL"),
+            data_dir: PathBuf::from(get("LYO_DATA_DIR").unwrap_or_else(|| "lyo-data".into())),
+            bind: parse("LYO_BIND", get("LYO_BIND"), "127.0.0.1:8080".parse().ok())?,
+            admin_token: secret("LYO_ADMIN_TOKEN"),
+            master_key: secret("LYO_MASTER_KEY"),
+            whatsapp_app_secret: secret("WHATSAPP_APP_SECRET"),
+            whatsapp_verify_token: secret("WHATSAPP_VERIFY_TOKEN"),
+            whatsapp_graph_url: get("WHATSAPP_GRAPH_URL")
+                .unwrap_or_else(|| "https://graph.facebook.com/v21.0".into()),
+            sender: match get("LYO_SENDER").as_deref() {
+                None => None,
+                Some("cloud") => Some(SenderKind::Cloud),
+                Some("sandbox") => Some(SenderKind::Sandbox),
+                Some(other) => return Err(invalid("LYO_SENDER", format!("`{other}` is not cloud or sandbox"))),
+            },
+            log_format: match get("LYO_LOG_FORMAT").as_deref() {
+                None => None,
+                Some("json") => Some(LogFormat::Json),
+                Some("pretty") => Some(LogFormat::Pretty),
+                Some(other) => return Err(invalid("LYO_LOG_FORMAT", format!("`{other}` is not json or pretty"))),
+            },
+            max_connections: parse("LYO_DB_MAX_CONNECTIONS", get("LYO_DB_MAX_CONNECTIONS"), Some(20))?,
+            migrate_on_start: parse("LYO_MIGRATE_ON_START", get("LYO_MIGRATE_ON_START"), Some(true))?,
+            projector_batch_size: parse("LYO_PROJECTOR_BATCH_SIZE", get("LYO_PROJECTOR_BATCH_SIZE"), Some(500))?,
+            projector_lease_ttl: Duration::from_millis(parse(
+                "LYO_PROJECTOR_LEASE_TTL_MS",
+                get("LYO_PROJECTOR_LEASE_TTL_MS"),
+                Some(15_000),
+            )?),
+            projector_idle_wait: Duration::from_millis(parse(
+                "LYO_PROJECTOR_IDLE_WAIT_MS",
+                get("LYO_PROJECTOR_IDLE_WAIT_MS"),
+                Some(1_000),
+            )?),
+            shutdown_grace: Duration::from_secs(parse(
+                "LYO_SHUTDOWN_GRACE_SECS",
+                get("LYO_SHUTDOWN_GRACE_SECS"),
+                Some(20),
+            )?),
+        })
+    }
+
+    pub fn is_embedded(&self) -> bool {
+        self.database_url.is_none()
+    }
+
+    /// The database URL, `sqlite://<data dir>/lyo.db` when embedded.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("lyo.db").display()),
+        }
+    }
+
+    pub fn effective_sender(&self) -> SenderKind {
+        self.sender.unwrap_or(if self.is_embedded() {
+            SenderKind::Sandbox
+        } else {
+            SenderKind::Cloud
+        })
+    }
+}
+
+fn invalid(name: &'static str, reason: String) -> ConfigError {
+    ConfigError::Invalid { name, reason }
+}
+
+fn parse<T: std::str::FromStr>(name: &'static str, value: Option<String>, default: Option<T>) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match value {
+        Some(raw) => raw.trim().parse().map_err(|e: T::Err| invalid(name, e.to_string())),
+        None => default.ok_or_else(|| invalid(name, "missing".into())),
+    }
+}
+
+fn read_file(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let table: toml::Table = text.parse().map_err(|source| ConfigError::ParseFile {
+        path: path.to_path_buf(),
+        source: Box::new(source),
+    })?;
+    let mut values = HashMap::new();
+    for (key, value) in table {
+        let name = key.to_ascii_uppercase();
+        if !KNOWN.contains(&name.as_str()) {
+            return Err(invalid("config file", format!("unknown setting `{key}`")));
+        }
+        let value = match value {
+            toml::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        values.insert(name, value);
+    }
+    Ok(values)
+}
+
+/// What embedded mode created on this start, to tell the operator.
+#[derive(Debug, Default)]
+pub struct Provisioned {
+    pub generated_master_key: Option<PathBuf>,
+    pub generated_admin_token: Option<(PathBuf, SecretString)>,
+}
+
+/// Resolves the master key and admin token. Embedded: read from (or generate once into)
+/// the data directory. Postgres: the master key must be configured.
+pub fn provision(settings: &mut Settings) -> Result<(MasterKey, Provisioned), ConfigError> {
+    let mut provisioned = Provisioned::default();
+    if settings.is_embedded() {
+        let dir = settings.data_dir.clone();
+        std::fs::create_dir_all(&dir).map_err(|source| ConfigError::DataDir {
+            path: dir.clone(),
+            source,
+        })?;
+        if settings.master_key.is_none() {
+            let path = dir.join("master.key");
+            let (key, created) = read_or_create(&path, MasterKey::generate_base64)?;
+            if created {
+                provisioned.generated_master_key = Some(path);
+            }
+            settings.master_key = Some(key);
+        }
+        if settings.admin_token.is_none() {
+            let path = dir.join("admin.token");
+            let (token, created) = read_or_create(&path, || {
+                format!("lyo_admin_{}", uuid::Uuid::new_v4().simple())
+            })?;
+            if created {
+                provisioned.generated_admin_token = Some((path, token.clone()));
+            }
+            settings.admin_token = Some(token);
+        }
+    }
+    let key = settings
+        .master_key
+        .as_ref()
+        .ok_or(ConfigError::MasterKeyRequired)?;
+    Ok((MasterKey::from_base64(key.expose_secret())?, provisioned))
+}
+
+/// Reads a secret file, or creates it with owner-only permissions.
+fn read_or_create(path: &Path, make: impl Fn() -> String) -> Result<(SecretString, bool), ConfigError> {
+    let err = |source| ConfigError::DataDir {
+        path: path.to_path_buf(),
+        source,
+    };
+    match std::fs::read_to_string(path) {
+        Ok(existing) => Ok((SecretString::from(existing.trim().to_string()), false)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let value = make();
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            let mut file = options.open(path).map_err(err)?;
+            std::io::Write::write_all(&mut file, format!("{value}\n").as_bytes()).map_err(err)?;
+            file.sync_all().map_err(err)?;
+            Ok((SecretString::from(value), true))
+        }
+        Err(e) => Err(err(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_environment_wins_over_the_file() {
+        let dir = std::env::temp_dir().join(format!("lyo-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("lyo.toml");
+        std::fs::write(&file, "LYO_BIND = \"127.0.0.1:9000\"\nLYO_PROJECTOR_BATCH_SIZE = 50\n").unwrap();
+        let settings = Settings::from_sources(Some(&file), |name| {
+            (name == "LYO_BIND").then(|| "127.0.0.1:9100".to_string())
+        })
+        .unwrap();
+        assert_eq!(settings.bind.port(), 9100);
+        assert_eq!(settings.projector_batch_size, 50);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_unknown_file_setting_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("lyo-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("lyo.toml");
+        std::fs::write(&file, "LYO_BINDD = \"x\"\n").unwrap();
+        assert!(Settings::from_sources(Some(&file), |_| None).is_err());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn postgres_without_master_key_is_refused() {
+        let mut settings = Settings::from_sources(None, |name| {
+            (name == "DATABASE_URL").then(|| "postgres://localhost/lyo".to_string())
+        })
+        .unwrap();
+        assert!(matches!(provision(&mut settings), Err(ConfigError::MasterKeyRequired)));
+    }
+}

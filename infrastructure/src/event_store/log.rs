@@ -1,0 +1,141 @@
+//! The global event log, read in an order that never skips an event.
+//!
+//! Postgres: only rows whose writing transaction is older than every transaction still in
+//! flight (`transaction_id < pg_snapshot_xmin(pg_current_snapshot())`) are read, ordered and
+//! checkpointed by (transaction_id, position). A transaction that is still open may hold a
+//! smaller position, but never a smaller transaction id than one below the horizon.
+//! SQLite: one writer at a time, so the rowid `position` order is already commit order.
+
+use super::signal::AppendSignal;
+use crate::db::Db;
+use async_trait::async_trait;
+use lyo_application::event_log::{EventLog, Position, RecordedEvent, StoreError};
+use serde_json::Value;
+use sqlx::Row;
+use uuid::Uuid;
+
+#[derive(Clone, Debug)]
+pub struct SqlEventLog {
+    db: Db,
+    signal: AppendSignal,
+}
+
+const PG_READ: &str = "
+SELECT transaction_id::text::bigint AS transaction_id, position, event_id,
+       (extract(epoch FROM recorded_at) * 1000000)::bigint AS recorded_at,
+       tenant_id, aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata
+  FROM events
+ WHERE (transaction_id, position) > ($1::text::xid8, $2)
+   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+ ORDER BY transaction_id, position
+ LIMIT $3";
+
+const PG_COUNT: &str =
+    "SELECT count(*) FROM events WHERE (transaction_id, position) > ($1::text::xid8, $2)";
+
+const SQLITE_READ: &str = "
+SELECT 0 AS transaction_id, position, event_id, recorded_at,
+       tenant_id, aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata
+  FROM events
+ WHERE position > $1
+ ORDER BY position
+ LIMIT $2";
+
+const SQLITE_COUNT: &str = "SELECT count(*) FROM events WHERE position > $1";
+
+fn store_error(error: sqlx::Error) -> StoreError {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
+            StoreError::Unavailable(Box::new(error))
+        }
+        other => StoreError::Unexpected(Box::new(other)),
+    }
+}
+
+impl SqlEventLog {
+    pub fn new(db: Db, signal: AppendSignal) -> Self {
+        Self { db, signal }
+    }
+
+    fn decode<R: Row>(row: &R, event_id: Uuid) -> Result<RecordedEvent, sqlx::Error>
+    where
+        for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        for<'r> Value: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        for<'c> &'c str: sqlx::ColumnIndex<R>,
+    {
+        Ok(RecordedEvent {
+            at: Position {
+                transaction_id: row.try_get("transaction_id")?,
+                position: row.try_get("position")?,
+            },
+            event_id,
+            recorded_at_micros: row.try_get("recorded_at")?,
+            tenant_id: row.try_get("tenant_id")?,
+            aggregate_type: row.try_get("aggregate_type")?,
+            aggregate_id: row.try_get("aggregate_id")?,
+            sequence: row.try_get("sequence")?,
+            event_type: row.try_get("event_type")?,
+            event_version: row.try_get("event_version")?,
+            payload: row.try_get("payload")?,
+            metadata: row.try_get("metadata")?,
+        })
+    }
+}
+
+#[async_trait]
+impl EventLog for SqlEventLog {
+    async fn read_after(&self, after: Position, limit: u32) -> Result<Vec<RecordedEvent>, StoreError> {
+        match &self.db {
+            Db::Postgres(pool) => {
+                let rows = sqlx::query(PG_READ)
+                    .bind(after.transaction_id.to_string())
+                    .bind(after.position)
+                    .bind(i64::from(limit))
+                    .fetch_all(pool)
+                    .await
+                    .map_err(store_error)?;
+                rows.iter()
+                    .map(|row| Self::decode(row, row.try_get("event_id")?))
+                    .collect::<Result<_, _>>()
+                    .map_err(store_error)
+            }
+            Db::Sqlite(pool) => {
+                let rows = sqlx::query(SQLITE_READ)
+                    .bind(after.position)
+                    .bind(i64::from(limit))
+                    .fetch_all(pool)
+                    .await
+                    .map_err(store_error)?;
+                rows.iter()
+                    .map(|row| {
+                        let id: String = row.try_get("event_id")?;
+                        let id = Uuid::parse_str(&id).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+                        Self::decode(row, id)
+                    })
+                    .collect::<Result<_, _>>()
+                    .map_err(store_error)
+            }
+        }
+    }
+
+    async fn count_after(&self, after: Position) -> Result<u64, StoreError> {
+        let count: i64 = match &self.db {
+            Db::Postgres(pool) => sqlx::query_scalar(PG_COUNT)
+                .bind(after.transaction_id.to_string())
+                .bind(after.position)
+                .fetch_one(pool)
+                .await,
+            Db::Sqlite(pool) => sqlx::query_scalar(SQLITE_COUNT)
+                .bind(after.position)
+                .fetch_one(pool)
+                .await,
+        }
+        .map_err(store_error)?;
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
+
+    fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.signal.subscribe()
+    }
+}

@@ -1,0 +1,10 @@
+//! The event store on Postgres (postgres-es) or SQLite (sqlite-es), with personal-data sealing
+//! and append signals; and the global event log readers.
+
+mod log;
+mod repository;
+mod signal;
+
+pub use log::SqlEventLog;
+pub use repository::EventRepository;
+pub use signal::AppendSignal;

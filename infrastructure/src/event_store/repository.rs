@@ -1,0 +1,186 @@
+//! [`EventRepository`]: the one `PersistedEventRepository` the application uses, on either
+//! backend. Around the library repositories it
+//! - seals personal-data fields before writing and opens them after reading,
+//! - maps SQLite's unique violation on (aggregate, sequence) to an optimistic-lock conflict
+//!   (sqlite-es only recognises primary-key violations, but our primary key is `position`),
+//! - signals readers of the global log after each commit,
+//! - refuses snapshots: cqrs-es 0.5.0 applies events twice in its snapshot modes, and a
+//!   snapshot would hold personal data unsealed. Aggregates load from events alone.
+
+use super::signal::AppendSignal;
+use crate::db::Db;
+use crate::pii::{PiiError, PiiVault};
+use cqrs_es::persist::{
+    PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot,
+};
+use cqrs_es::Aggregate;
+use postgres_es::PostgresEventRepository;
+use serde_json::Value;
+use sqlite_es::SqliteEventRepository;
+use std::sync::Arc;
+
+enum Backend {
+    Postgres(PostgresEventRepository),
+    Sqlite(SqliteEventRepository),
+}
+
+struct Inner {
+    backend: Backend,
+    vault: PiiVault,
+    signal: AppendSignal,
+}
+
+/// Cheap to clone; every aggregate's `PersistedEventStore` holds one.
+#[derive(Clone)]
+pub struct EventRepository {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Refused(&'static str);
+
+fn unexpected(error: impl std::error::Error + Send + Sync + 'static) -> PersistenceError {
+    PersistenceError::UnknownError(Box::new(error))
+}
+
+fn pii_error(error: PiiError) -> PersistenceError {
+    match error {
+        PiiError::Database(error) => PersistenceError::ConnectionError(Box::new(error)),
+        other => unexpected(other),
+    }
+}
+
+/// SQLite extended code for a UNIQUE constraint violation.
+const SQLITE_CONSTRAINT_UNIQUE: &str = "2067";
+
+fn is_sqlite_unique_violation(error: &PersistenceError) -> bool {
+    let PersistenceError::UnknownError(inner) = error else {
+        return false;
+    };
+    match inner.downcast_ref::<sqlx::Error>() {
+        Some(sqlx::Error::Database(db)) => db.code().as_deref() == Some(SQLITE_CONSTRAINT_UNIQUE),
+        _ => false,
+    }
+}
+
+impl EventRepository {
+    pub fn new(db: &Db, vault: PiiVault, signal: AppendSignal) -> Self {
+        let backend = match db {
+            Db::Postgres(pool) => Backend::Postgres(PostgresEventRepository::new(pool.clone())),
+            Db::Sqlite(pool) => Backend::Sqlite(SqliteEventRepository::new(pool.clone())),
+        };
+        Self {
+            inner: Arc::new(Inner {
+                backend,
+                vault,
+                signal,
+            }),
+        }
+    }
+
+    pub fn vault(&self) -> &PiiVault {
+        &self.inner.vault
+    }
+
+    async fn open(&self, mut events: Vec<SerializedEvent>) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        for event in &mut events {
+            self.inner
+                .vault
+                .open_payload(&mut event.payload)
+                .await
+                .map_err(pii_error)?;
+        }
+        Ok(events)
+    }
+
+    async fn seal(&self, events: &[SerializedEvent]) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        let mut sealed = events.to_vec();
+        for event in &mut sealed {
+            let tenant = event
+                .metadata
+                .get("tenant_id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| unexpected(Refused("an event without tenant_id metadata")))?
+                .to_string();
+            self.inner
+                .vault
+                .seal_payload(&tenant, &mut event.payload)
+                .await
+                .map_err(pii_error)?;
+        }
+        Ok(sealed)
+    }
+}
+
+impl PersistedEventRepository for EventRepository {
+    async fn get_events<A: Aggregate>(&self, aggregate_id: &str) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        let events = match &self.inner.backend {
+            Backend::Postgres(repo) => repo.get_events::<A>(aggregate_id).await?,
+            Backend::Sqlite(repo) => repo.get_events::<A>(aggregate_id).await?,
+        };
+        self.open(events).await
+    }
+
+    async fn get_last_events<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+        last_sequence: usize,
+    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        let events = match &self.inner.backend {
+            Backend::Postgres(repo) => repo.get_last_events::<A>(aggregate_id, last_sequence).await?,
+            Backend::Sqlite(repo) => repo.get_last_events::<A>(aggregate_id, last_sequence).await?,
+        };
+        self.open(events).await
+    }
+
+    async fn get_snapshot<A: Aggregate>(&self, _aggregate_id: &str) -> Result<Option<SerializedSnapshot>, PersistenceError> {
+        Ok(None)
+    }
+
+    async fn persist<A: Aggregate>(
+        &self,
+        events: &[SerializedEvent],
+        snapshot_update: Option<(String, Value, usize)>,
+    ) -> Result<(), PersistenceError> {
+        if snapshot_update.is_some() {
+            return Err(unexpected(Refused(
+                "snapshots are not supported: use PersistedEventStore::new_event_store",
+            )));
+        }
+        let sealed = self.seal(events).await?;
+        let result = match &self.inner.backend {
+            Backend::Postgres(repo) => repo.persist::<A>(&sealed, None).await,
+            Backend::Sqlite(repo) => repo.persist::<A>(&sealed, None).await,
+        };
+        match result {
+            Ok(()) => {
+                self.inner.signal.appended();
+                Ok(())
+            }
+            Err(error) if is_sqlite_unique_violation(&error) => Err(PersistenceError::OptimisticLockError),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn stream_events<A: Aggregate>(&self, aggregate_id: &str) -> Result<ReplayStream, PersistenceError> {
+        let events = self.get_events::<A>(aggregate_id).await?;
+        let (mut feed, stream) = ReplayStream::new(events.len().max(1));
+        tokio::spawn(async move {
+            for event in events {
+                if feed.push(Ok(event)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(stream)
+    }
+
+    /// Refused: the library's version is not in commit order. Read the global order through
+    /// [`super::SqlEventLog`] instead.
+    async fn stream_all_events<A: Aggregate>(&self) -> Result<ReplayStream, PersistenceError> {
+        Err(unexpected(Refused(
+            "stream_all_events is not in commit order; read the global event log instead",
+        )))
+    }
+}

@@ -1,0 +1,12 @@
+//! Adapters of Lyo: the Postgres and SQLite event stores (cqrs-es with postgres-es and
+//! sqlite-es), the global event log, projection storage and leases, the personal-data vault,
+//! and configuration.
+//!
+//! Both backends sit behind the same types ([`db::Db`], [`event_store::EventRepository`],
+//! [`event_store::SqlEventLog`]); the composition root picks one from `DATABASE_URL`.
+
+pub mod config;
+pub mod db;
+pub mod event_store;
+pub mod pii;
+pub mod projection;

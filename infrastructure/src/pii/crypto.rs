@@ -1,0 +1,142 @@
+//! XChaCha20-Poly1305 (RustCrypto) for both layers of the envelope: the master key wraps
+//! data keys, data keys seal field values. Random 192-bit nonces make nonce reuse negligible
+//! without any counter state.
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+
+pub(crate) const NONCE_LEN: usize = 24;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MasterKeyError {
+    #[error("LYO_MASTER_KEY must be 32 bytes encoded in base64 (44 characters)")]
+    Malformed,
+}
+
+/// The key-encryption key. Never logged: its `Debug` prints nothing of it.
+#[derive(Clone)]
+pub struct MasterKey(XChaCha20Poly1305);
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey(..)")
+    }
+}
+
+impl MasterKey {
+    pub fn from_base64(encoded: &str) -> Result<Self, MasterKeyError> {
+        let bytes = B64
+            .decode(encoded.trim())
+            .map_err(|_| MasterKeyError::Malformed)?;
+        let cipher = XChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| MasterKeyError::Malformed)?;
+        Ok(Self(cipher))
+    }
+
+    /// A new random key, base64-encoded, for first start in embedded mode.
+    pub fn generate_base64() -> String {
+        B64.encode(XChaCha20Poly1305::generate_key(&mut OsRng))
+    }
+
+    pub(crate) fn wrap(&self, data_key: &DataKey, aad: &[u8]) -> Result<Vec<u8>, SealError> {
+        seal(&self.0, &data_key.bytes, aad)
+    }
+
+    pub(crate) fn unwrap_key(&self, wrapped: &[u8], aad: &[u8]) -> Result<DataKey, SealError> {
+        let bytes = open(&self.0, wrapped, aad)?;
+        DataKey::from_bytes(&bytes)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("authenticated encryption failed: wrong key or corrupted data")]
+pub(crate) struct SealError;
+
+/// One subject's data key.
+#[derive(Clone)]
+pub(crate) struct DataKey {
+    bytes: Vec<u8>,
+    cipher: XChaCha20Poly1305,
+}
+
+impl DataKey {
+    pub(crate) fn generate() -> Self {
+        let key = XChaCha20Poly1305::generate_key(&mut OsRng);
+        Self {
+            bytes: key.to_vec(),
+            cipher: XChaCha20Poly1305::new(&key),
+        }
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Result<Self, SealError> {
+        Ok(Self {
+            bytes: bytes.to_vec(),
+            cipher: XChaCha20Poly1305::new_from_slice(bytes).map_err(|_| SealError)?,
+        })
+    }
+
+    /// Returns (nonce, ciphertext) both base64-encoded.
+    pub(crate) fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Result<(String, String), SealError> {
+        let sealed = seal(&self.cipher, plaintext, aad)?;
+        let (nonce, data) = sealed.split_at(NONCE_LEN);
+        Ok((B64.encode(nonce), B64.encode(data)))
+    }
+
+    pub(crate) fn open(&self, nonce: &str, data: &str, aad: &[u8]) -> Result<Vec<u8>, SealError> {
+        let mut sealed = B64.decode(nonce).map_err(|_| SealError)?;
+        sealed.extend(B64.decode(data).map_err(|_| SealError)?);
+        open(&self.cipher, &sealed, aad)
+    }
+}
+
+/// nonce || ciphertext
+fn seal(cipher: &XChaCha20Poly1305, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, SealError> {
+    let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+    let ciphertext = cipher
+        .encrypt(&nonce, Payload { msg: plaintext, aad })
+        .map_err(|_| SealError)?;
+    let mut out = nonce.to_vec();
+    out.extend(ciphertext);
+    Ok(out)
+}
+
+fn open(cipher: &XChaCha20Poly1305, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, SealError> {
+    if sealed.len() < NONCE_LEN {
+        return Err(SealError);
+    }
+    let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+    cipher
+        .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad })
+        .map_err(|_| SealError)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_wrapped_key_opens_only_with_the_same_master_key_and_aad() {
+        let master = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
+        let other = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
+        let key = DataKey::generate();
+        let wrapped = master.wrap(&key, b"k1").unwrap();
+        assert_eq!(master.unwrap_key(&wrapped, b"k1").unwrap().bytes, key.bytes);
+        assert!(master.unwrap_key(&wrapped, b"k2").is_err());
+        assert!(other.unwrap_key(&wrapped, b"k1").is_err());
+    }
+
+    #[test]
+    fn sealed_data_round_trips_and_rejects_tampering() {
+        let key = DataKey::generate();
+        let (nonce, data) = key.seal(b"Rossi", b"aad").unwrap();
+        assert_eq!(key.open(&nonce, &data, b"aad").unwrap(), b"Rossi");
+        assert!(key.open(&nonce, &data, b"other").is_err());
+    }
+
+    #[test]
+    fn a_short_master_key_is_refused() {
+        assert!(MasterKey::from_base64("c2hvcnQ=").is_err());
+    }
+}

@@ -1,0 +1,260 @@
+//! The per-subject key store and the sealing of personal-data fields in JSON payloads.
+
+use super::crypto::{DataKey, MasterKey};
+use crate::db::Db;
+use lyo_domain::personal::PII_MARKER;
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeSet, HashMap};
+use uuid::Uuid;
+
+const SEALED_MARKER: &str = "$sealed";
+
+#[derive(Debug, thiserror::Error)]
+pub enum PiiError {
+    #[error("a personal-data field is malformed: {0}")]
+    Malformed(&'static str),
+    #[error("a subject key does not open with LYO_MASTER_KEY (wrong master key?)")]
+    WrongMasterKey,
+    #[error("a sealed personal-data field does not decrypt (corrupted?)")]
+    Corrupted,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Seals and opens personal data with per-subject keys kept in `subject_keys`.
+#[derive(Clone, Debug)]
+pub struct PiiVault {
+    db: Db,
+    master: MasterKey,
+}
+
+fn key_aad(key_id: Uuid, subject: &str) -> Vec<u8> {
+    format!("lyo:subject-key:v1:{key_id}:{subject}").into_bytes()
+}
+
+fn field_aad(key_id: Uuid, subject: &str) -> Vec<u8> {
+    format!("lyo:pii:v1:{key_id}:{subject}").into_bytes()
+}
+
+impl PiiVault {
+    pub fn new(db: Db, master: MasterKey) -> Self {
+        Self { db, master }
+    }
+
+    /// Replaces every `{"$pii": {...}}` object in `payload` by its sealed form, creating the
+    /// subject's key on first use.
+    pub async fn seal_payload(&self, tenant_id: &str, payload: &mut Value) -> Result<(), PiiError> {
+        let mut subjects = BTreeSet::new();
+        visit(payload, PII_MARKER, &mut |inner| {
+            if let Some(subject) = inner.get("subject").and_then(Value::as_str) {
+                subjects.insert(subject.to_string());
+            }
+        });
+        if subjects.is_empty() {
+            return Ok(());
+        }
+        let mut keys = HashMap::new();
+        for subject in subjects {
+            let key = self.key_for_subject(tenant_id, &subject).await?;
+            keys.insert(subject, key);
+        }
+        transform(payload, PII_MARKER, &mut |inner| {
+            let subject = inner
+                .get("subject")
+                .and_then(Value::as_str)
+                .ok_or(PiiError::Malformed("personal value without subject"))?;
+            let Some(value) = inner.get("value") else {
+                // Already redacted: nothing left to seal.
+                return Ok(json!({ PII_MARKER: inner }));
+            };
+            let (key_id, key) = keys
+                .get(subject)
+                .ok_or(PiiError::Malformed("subject changed while sealing"))?;
+            let plaintext = serde_json::to_vec(value).map_err(|_| PiiError::Corrupted)?;
+            let (nonce, data) = key
+                .seal(&plaintext, &field_aad(*key_id, subject))
+                .map_err(|_| PiiError::Corrupted)?;
+            Ok(json!({ SEALED_MARKER: {
+                "subject": subject, "key": key_id.to_string(), "nonce": nonce, "data": data
+            }}))
+        })
+    }
+
+    /// Replaces every sealed object in `payload` by the opened `{"$pii": ...}` form, or by a
+    /// redacted one when the subject's key has been destroyed.
+    pub async fn open_payload(&self, payload: &mut Value) -> Result<(), PiiError> {
+        let mut key_ids = BTreeSet::new();
+        visit(payload, SEALED_MARKER, &mut |inner| {
+            if let Some(Ok(id)) = inner.get("key").and_then(Value::as_str).map(Uuid::parse_str) {
+                key_ids.insert(id);
+            }
+        });
+        if key_ids.is_empty() {
+            return Ok(());
+        }
+        let mut keys = HashMap::new();
+        for key_id in key_ids {
+            let key = self.key_by_id(key_id).await?;
+            keys.insert(key_id, key);
+        }
+        transform(payload, SEALED_MARKER, &mut |inner| {
+            let field = |name: &'static str| {
+                inner
+                    .get(name)
+                    .and_then(Value::as_str)
+                    .ok_or(PiiError::Malformed(name))
+            };
+            let subject = field("subject")?;
+            let key_id = Uuid::parse_str(field("key")?).map_err(|_| PiiError::Malformed("key"))?;
+            let Some(Some(key)) = keys.get(&key_id) else {
+                return Ok(json!({ PII_MARKER: { "subject": subject, "redacted": true } }));
+            };
+            let plaintext = key
+                .open(field("nonce")?, field("data")?, &field_aad(key_id, subject))
+                .map_err(|_| PiiError::Corrupted)?;
+            let value: Value = serde_json::from_slice(&plaintext).map_err(|_| PiiError::Corrupted)?;
+            Ok(json!({ PII_MARKER: { "subject": subject, "value": value } }))
+        })
+    }
+
+    /// Destroys the subject's key: every field sealed under it becomes unreadable for good.
+    /// Records the erasure (without personal data). Returns whether a key existed.
+    pub async fn erase_subject(&self, tenant_id: &str, subject: &str) -> Result<bool, PiiError> {
+        let mut tx = self.db.begin().await?;
+        let deleted = tx
+            .execute(
+                "DELETE FROM subject_keys WHERE subject_id = $1",
+                &[crate::db::Arg::Text(subject.to_string())],
+            )
+            .await?;
+        tx.execute(
+            "INSERT INTO subject_erasures (subject_id, tenant_id) VALUES ($1, $2)",
+            &[
+                crate::db::Arg::Text(subject.to_string()),
+                crate::db::Arg::Text(tenant_id.to_string()),
+            ],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(deleted > 0)
+    }
+
+    async fn key_for_subject(&self, tenant_id: &str, subject: &str) -> Result<(Uuid, DataKey), PiiError> {
+        if let Some(found) = self.select_by_subject(subject).await? {
+            return Ok(found);
+        }
+        let key_id = Uuid::new_v4();
+        let key = DataKey::generate();
+        let wrapped = self
+            .master
+            .wrap(&key, &key_aad(key_id, subject))
+            .map_err(|_| PiiError::WrongMasterKey)?;
+        const INSERT: &str = "INSERT INTO subject_keys (key_id, subject_id, tenant_id, wrapped_key)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (subject_id) DO NOTHING";
+        match &self.db {
+            Db::Postgres(pool) => {
+                sqlx::query(INSERT)
+                    .bind(key_id)
+                    .bind(subject)
+                    .bind(tenant_id)
+                    .bind(&wrapped)
+                    .execute(pool)
+                    .await?;
+            }
+            Db::Sqlite(pool) => {
+                sqlx::query(INSERT)
+                    .bind(key_id.to_string())
+                    .bind(subject)
+                    .bind(tenant_id)
+                    .bind(&wrapped)
+                    .execute(pool)
+                    .await?;
+            }
+        }
+        // Another writer may have won the race: use whichever key is stored.
+        self.select_by_subject(subject)
+            .await?
+            .ok_or(PiiError::Malformed("subject key vanished while being created"))
+    }
+
+    async fn select_by_subject(&self, subject: &str) -> Result<Option<(Uuid, DataKey)>, PiiError> {
+        const SELECT: &str = "SELECT key_id, wrapped_key FROM subject_keys WHERE subject_id = $1";
+        let row: Option<(Uuid, Vec<u8>)> = match &self.db {
+            Db::Postgres(pool) => sqlx::query_as(SELECT).bind(subject).fetch_optional(pool).await?,
+            Db::Sqlite(pool) => {
+                let row: Option<(String, Vec<u8>)> =
+                    sqlx::query_as(SELECT).bind(subject).fetch_optional(pool).await?;
+                row.map(|(id, wrapped)| {
+                    Uuid::parse_str(&id)
+                        .map(|id| (id, wrapped))
+                        .map_err(|_| PiiError::Malformed("stored key id"))
+                })
+                .transpose()?
+            }
+        };
+        row.map(|(key_id, wrapped)| Ok((key_id, self.unwrap(key_id, subject, &wrapped)?)))
+            .transpose()
+    }
+
+    async fn key_by_id(&self, key_id: Uuid) -> Result<Option<DataKey>, PiiError> {
+        const SELECT: &str = "SELECT subject_id, wrapped_key FROM subject_keys WHERE key_id = $1";
+        let row: Option<(String, Vec<u8>)> = match &self.db {
+            Db::Postgres(pool) => sqlx::query_as(SELECT).bind(key_id).fetch_optional(pool).await?,
+            Db::Sqlite(pool) => {
+                sqlx::query_as(SELECT)
+                    .bind(key_id.to_string())
+                    .fetch_optional(pool)
+                    .await?
+            }
+        };
+        row.map(|(subject, wrapped)| self.unwrap(key_id, &subject, &wrapped))
+            .transpose()
+    }
+
+    fn unwrap(&self, key_id: Uuid, subject: &str, wrapped: &[u8]) -> Result<DataKey, PiiError> {
+        self.master
+            .unwrap_key(wrapped, &key_aad(key_id, subject))
+            .map_err(|_| PiiError::WrongMasterKey)
+    }
+}
+
+/// Calls `f` with the inner object of every `{marker: {...}}` object in `value`.
+fn visit(value: &Value, marker: &str, f: &mut dyn FnMut(&Map<String, Value>)) {
+    match value {
+        Value::Object(map) => {
+            if let (1, Some(Value::Object(inner))) = (map.len(), map.get(marker)) {
+                f(inner);
+            } else {
+                map.values().for_each(|v| visit(v, marker, f));
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| visit(v, marker, f)),
+        _ => {}
+    }
+}
+
+/// Replaces every `{marker: {...}}` object in `value` by what `f` makes of its inner object.
+fn transform(
+    value: &mut Value,
+    marker: &str,
+    f: &mut dyn FnMut(&Map<String, Value>) -> Result<Value, PiiError>,
+) -> Result<(), PiiError> {
+    match value {
+        Value::Object(map) => {
+            if let (1, Some(Value::Object(inner))) = (map.len(), map.get(marker)) {
+                *value = f(inner)?;
+            } else {
+                for v in map.values_mut() {
+                    transform(v, marker, f)?;
+                }
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                transform(v, marker, f)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
