@@ -30,6 +30,7 @@ pub struct ProjectionRunner {
 
 const LAG_REFRESH: Duration = Duration::from_secs(1);
 const ERROR_BACKOFF: Duration = Duration::from_secs(1);
+const HORIZON_RETRY: Duration = Duration::from_millis(25);
 
 impl ProjectionRunner {
     pub fn new(
@@ -133,12 +134,16 @@ impl ProjectionRunner {
                 }
                 Ok((from, None)) => {
                     checkpoint = Some(from);
-                    self.export_lag(from).await;
+                    let hidden = self.export_lag(from).await;
                     lag_at = Instant::now();
-                    let wait = self
-                        .config
-                        .idle_wait
-                        .min(renew_at.saturating_duration_since(Instant::now()));
+                    // Events exist that are not readable yet (an older transaction is still
+                    // open): their commit may bring no signal of ours, so look again soon.
+                    let wait = if hidden > 0 {
+                        HORIZON_RETRY
+                    } else {
+                        self.config.idle_wait
+                    }
+                    .min(renew_at.saturating_duration_since(Instant::now()));
                     tokio::select! {
                         _ = cancel.cancelled() => {}
                         _ = signal.changed() => {}
@@ -166,16 +171,21 @@ impl ProjectionRunner {
         tracing::info!(projector = name, "projector stopped");
     }
 
-    async fn export_lag(&self, checkpoint: Position) {
+    /// Exports and returns how many events lie after `checkpoint` (0 if unknown).
+    async fn export_lag(&self, checkpoint: Position) -> u64 {
         let name = self.projector.name();
-        match self.log.count_after(checkpoint).await {
-            Ok(lag) => {
-                metrics::gauge!("lyo_projector_lag_events", "projector" => name).set(lag as f64)
-            }
-            Err(error) => tracing::warn!(projector = name, error = %error, "could not read lag"),
-        }
         metrics::gauge!("lyo_projector_checkpoint_position", "projector" => name)
             .set(checkpoint.position as f64);
+        match self.log.count_after(checkpoint).await {
+            Ok(lag) => {
+                metrics::gauge!("lyo_projector_lag_events", "projector" => name).set(lag as f64);
+                lag
+            }
+            Err(error) => {
+                tracing::warn!(projector = name, error = %error, "could not read lag");
+                0
+            }
+        }
     }
 }
 

@@ -1,0 +1,124 @@
+//! Personal data in events: sealed at rest, opened on load, redacted after erasure.
+
+use cqrs_es::persist::PersistedEventStore;
+use cqrs_es::{CqrsFramework, EventStore};
+use lyo_api::platform::Platform;
+use lyo_application::metadata::{Actor, EventMetadata};
+use lyo_domain::ids::{SubjectId, TenantId};
+use lyo_domain::personal::Personal;
+use lyo_infrastructure::db::Db;
+use lyo_infrastructure::pii::MasterKey;
+use lyo_tests::ledger::{Ledger, LedgerCommand};
+use lyo_tests::{on_both_backends, platform, Backend, TestDb};
+
+const NAME: &str = "Giulia Bianchi";
+
+type Store = PersistedEventStore<lyo_infrastructure::event_store::EventRepository, Ledger>;
+
+async fn open_ledger(platform: &Platform, tenant: TenantId, subject: SubjectId) {
+    let cqrs = CqrsFramework::new(Store::new_event_store(platform.repository.clone()), vec![], ());
+    let metadata = EventMetadata {
+        tenant_id: tenant,
+        actor: Actor::system("test"),
+        correlation_id: "c".into(),
+        causation_id: None,
+        request_id: None,
+    };
+    cqrs.execute_with_metadata(
+        "ledger-1",
+        LedgerCommand::Open {
+            owner: Personal::new(subject, NAME.into()),
+        },
+        metadata.to_map(),
+    )
+    .await
+    .unwrap();
+    cqrs.execute_with_metadata("ledger-1", LedgerCommand::Deposit { amount: 7, times: 2 }, metadata.to_map())
+        .await
+        .unwrap();
+}
+
+async fn raw_payloads(db: &Db) -> Vec<String> {
+    match db {
+        Db::Postgres(pool) => sqlx::query_scalar("SELECT payload::text FROM events")
+            .fetch_all(pool)
+            .await
+            .unwrap(),
+        Db::Sqlite(pool) => sqlx::query_scalar("SELECT payload FROM events")
+            .fetch_all(pool)
+            .await
+            .unwrap(),
+    }
+}
+
+async fn load(platform: &Platform) -> Ledger {
+    Store::new_event_store(platform.repository.clone())
+        .load_aggregate("ledger-1")
+        .await
+        .unwrap()
+        .aggregate
+}
+
+on_both_backends!(
+    personal_fields_are_sealed_at_rest_and_opened_on_load,
+    erasing_a_subject_redacts_its_fields_and_keeps_its_events,
+    a_wrong_master_key_is_an_error_not_an_erasure,
+);
+
+async fn personal_fields_are_sealed_at_rest_and_opened_on_load(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let platform = platform(&db, &[]).await;
+    let subject = SubjectId::new();
+    open_ledger(&platform, TenantId::new(), subject).await;
+
+    let raw = raw_payloads(&platform.db).await;
+    assert_eq!(raw.len(), 3);
+    for payload in &raw {
+        assert!(!payload.contains("Giulia") && !payload.contains("Bianchi"), "plaintext at rest: {payload}");
+        assert!(!payload.contains("$pii"), "an unsealed marker at rest: {payload}");
+    }
+    assert!(raw[0].contains("$sealed") && raw[0].contains(&subject.to_string()));
+
+    let ledger = load(&platform).await;
+    let owner = ledger.owner.unwrap();
+    assert_eq!(owner.value().map(String::as_str), Some(NAME));
+    assert_eq!(owner.subject(), subject);
+    assert_eq!(ledger.balance, 14);
+}
+
+async fn erasing_a_subject_redacts_its_fields_and_keeps_its_events(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let platform = platform(&db, &[]).await;
+    let tenant = TenantId::new();
+    let subject = SubjectId::new();
+    open_ledger(&platform, tenant, subject).await;
+    let before = raw_payloads(&platform.db).await;
+
+    let erased = platform
+        .repository
+        .vault()
+        .erase_subject(&tenant.to_string(), &subject.to_string())
+        .await
+        .unwrap();
+    assert!(erased);
+
+    assert_eq!(raw_payloads(&platform.db).await, before, "the event log is untouched");
+    let ledger = load(&platform).await;
+    let owner = ledger.owner.expect("the Opened event still loads");
+    assert!(owner.is_redacted());
+    assert_eq!(owner.subject(), subject);
+    assert_eq!(ledger.balance, 14, "non-personal fields are intact");
+}
+
+async fn a_wrong_master_key_is_an_error_not_an_erasure(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let platform = platform(&db, &[]).await;
+    open_ledger(&platform, TenantId::new(), SubjectId::new()).await;
+
+    let other_key = MasterKey::generate_base64();
+    let wrong = lyo_tests::platform(&db, &[("LYO_MASTER_KEY", &other_key)]).await;
+    let result = Store::new_event_store(wrong.repository.clone())
+        .load_aggregate("ledger-1")
+        .await;
+    assert!(result.is_err(), "a key that does not open must not look like an erasure");
+}

@@ -1,0 +1,163 @@
+//! The projection runtime: wake-ups, rebuilds, leases, status.
+
+use cqrs_es::persist::PersistedEventStore;
+use cqrs_es::CqrsFramework;
+use lyo_api::platform::Platform;
+use lyo_application::metadata::{Actor, EventMetadata};
+use lyo_application::projection::status;
+use lyo_domain::ids::TenantId;
+use lyo_infrastructure::db::Db;
+use lyo_tests::ledger::{Ledger, LedgerCommand};
+use lyo_tests::{eventually, on_both_backends, platform, Backend, TestDb};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+async fn deposit(platform: &Platform, tenant: TenantId, ledger: &str, times: usize) {
+    let cqrs = CqrsFramework::new(
+        PersistedEventStore::<_, Ledger>::new_event_store(platform.repository.clone()),
+        vec![],
+        (),
+    );
+    let metadata = EventMetadata {
+        tenant_id: tenant,
+        actor: Actor::system("test"),
+        correlation_id: "c".into(),
+        causation_id: None,
+        request_id: None,
+    };
+    cqrs.execute_with_metadata(ledger, LedgerCommand::Deposit { amount: 1, times }, metadata.to_map())
+        .await
+        .unwrap();
+}
+
+async fn counts(db: &Db) -> Vec<(String, String, i64)> {
+    const SQL: &str = "SELECT tenant_id, event_type, count FROM event_counts ORDER BY 1, 2";
+    match db {
+        Db::Postgres(pool) => sqlx::query_as(SQL).fetch_all(pool).await.unwrap(),
+        Db::Sqlite(pool) => sqlx::query_as(SQL).fetch_all(pool).await.unwrap(),
+    }
+}
+
+async fn total(db: &Db) -> i64 {
+    counts(db).await.iter().map(|(_, _, n)| n).sum()
+}
+
+async fn wait_for_total(db: &Db, expected: i64) {
+    let db = db.clone();
+    eventually(Duration::from_secs(30), "event_counts to reach the expected total", || {
+        let db = db.clone();
+        async move { total(&db).await == expected }
+    })
+    .await;
+}
+
+on_both_backends!(
+    a_projector_wakes_on_appends_not_on_a_timer,
+    a_rebuild_equals_the_incremental_projection,
+    one_process_holds_a_projector_and_another_takes_over_when_it_dies,
+    status_reports_checkpoint_and_lag,
+);
+
+async fn a_projector_wakes_on_appends_not_on_a_timer(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    // An idle wait of an hour: only a wake-up signal can make the projector read again.
+    let reader = platform(&db, &[("LYO_PROJECTOR_IDLE_WAIT_MS", "3600000")]).await;
+    let cancel = CancellationToken::new();
+    let running = tokio::spawn(reader.runner(reader.projector("event_counts").unwrap()).run(cancel.clone()));
+    // Let it go idle first.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // On Postgres the append comes from another "process" (its own pool, its own signal):
+    // the wake-up must travel through LISTEN/NOTIFY. SQLite is single-process.
+    let writer = match backend {
+        Backend::Postgres => Some(platform(&db, &[]).await),
+        Backend::Sqlite => None,
+    };
+    let tenant = TenantId::new();
+    deposit(writer.as_ref().unwrap_or(&reader), tenant, "ledger-1", 3).await;
+    wait_for_total(&reader.db, 3).await;
+    deposit(writer.as_ref().unwrap_or(&reader), tenant, "ledger-1", 2).await;
+    wait_for_total(&reader.db, 5).await;
+
+    cancel.cancel();
+    running.await.unwrap();
+}
+
+async fn a_rebuild_equals_the_incremental_projection(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let platform = platform(&db, &[("LYO_PROJECTOR_BATCH_SIZE", "7")]).await;
+    let runner = platform.runner(platform.projector("event_counts").unwrap());
+    let tenants = [TenantId::new(), TenantId::new(), TenantId::new()];
+    for (round, tenant) in tenants.iter().cycle().take(12).enumerate() {
+        deposit(&platform, *tenant, &format!("ledger-{round}"), round + 1).await;
+        // Incremental: a catch-up after every append, in uneven batches.
+        runner.catch_up().await.unwrap();
+    }
+    wait_for_total(&platform.db, (1..=12).sum()).await;
+    let incremental = counts(&platform.db).await;
+
+    let projector = platform.projector("event_counts").unwrap();
+    projector.reset().await.unwrap();
+    assert!(counts(&platform.db).await.is_empty(), "reset empties the read model");
+    runner.catch_up().await.unwrap();
+    assert_eq!(counts(&platform.db).await, incremental);
+
+    const TRUTH: &str = "SELECT tenant_id, event_type, count(*) FROM events GROUP BY 1, 2 ORDER BY 1, 2";
+    let truth: Vec<(String, String, i64)> = match &platform.db {
+        Db::Postgres(pool) => sqlx::query_as(TRUTH).fetch_all(pool).await.unwrap(),
+        Db::Sqlite(pool) => sqlx::query_as(TRUTH).fetch_all(pool).await.unwrap(),
+    };
+    assert_eq!(incremental, truth);
+}
+
+async fn one_process_holds_a_projector_and_another_takes_over_when_it_dies(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let settings = [("LYO_PROJECTOR_LEASE_TTL_MS", "600"), ("LYO_PROJECTOR_IDLE_WAIT_MS", "50")];
+    let first = platform(&db, &settings).await;
+    let second = platform(&db, &settings).await;
+    let cancel = CancellationToken::new();
+    let first_task = tokio::spawn(first.runner(first.projector("event_counts").unwrap()).run(cancel.clone()));
+    eventually(Duration::from_secs(10), "the first process to take the lease", || async {
+        first.leases.holder("event_counts").await.unwrap().map(|h| h.owner) == Some(first.owner.clone())
+    })
+    .await;
+    let second_task = tokio::spawn(second.runner(second.projector("event_counts").unwrap()).run(cancel.clone()));
+
+    let tenant = TenantId::new();
+    deposit(&first, tenant, "ledger-1", 40).await;
+    wait_for_total(&first.db, 40).await;
+    let holder = first.leases.holder("event_counts").await.unwrap().unwrap();
+    assert_eq!(holder.owner, first.owner, "the lease stays with its holder while it lives");
+
+    // The first process dies: its runner stops without releasing anything.
+    first_task.abort();
+    let _ = first_task.await;
+    deposit(&second, tenant, "ledger-1", 60).await;
+    wait_for_total(&second.db, 100).await;
+    let holder = second.leases.holder("event_counts").await.unwrap().unwrap();
+    assert_eq!(holder.owner, second.owner, "the survivor took over");
+    assert_eq!(total(&second.db).await, 100, "no event applied twice");
+
+    cancel.cancel();
+    second_task.await.unwrap();
+}
+
+async fn status_reports_checkpoint_and_lag(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let platform = platform(&db, &[]).await;
+    let projector = platform.projector("event_counts").unwrap();
+    deposit(&platform, TenantId::new(), "ledger-1", 25).await;
+    let before = status(projector.as_ref(), platform.log.as_ref(), platform.leases.as_ref(), 0)
+        .await
+        .unwrap();
+    assert_eq!((before.lag_events, before.checkpoint.position), (25, 0));
+    eventually(Duration::from_secs(30), "the projector to catch up", || async {
+        platform.runner(projector.clone()).catch_up().await.unwrap();
+        status(projector.as_ref(), platform.log.as_ref(), platform.leases.as_ref(), 0)
+            .await
+            .unwrap()
+            .lag_events
+            == 0
+    })
+    .await;
+}
