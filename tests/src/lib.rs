@@ -5,6 +5,7 @@
 //! `scripts/test` starts a throwaway cluster and sets it. Without it they fail, never skip.
 
 pub mod ledger;
+pub mod process;
 
 use lyo_api::platform::{Migrate, Platform};
 use lyo_infrastructure::config::Settings;

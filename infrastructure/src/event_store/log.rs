@@ -27,7 +27,8 @@ SELECT transaction_id::text::bigint AS transaction_id, position, event_id,
   FROM events
  WHERE (transaction_id, position) > ($1::text::xid8, $2)
    AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
- ORDER BY transaction_id, position
+ -- Qualified: the bare name would sort by the bigint output column and miss the index.
+ ORDER BY events.transaction_id, events.position
  LIMIT $3";
 
 const PG_COUNT: &str =

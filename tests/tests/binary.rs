@@ -1,0 +1,169 @@
+//! The `lyo` binary as operators run it.
+
+use lyo_infrastructure::db::Db;
+use lyo_tests::process::{lyo, Server};
+use lyo_tests::{eventually, master_key, on_both_backends, Backend, TestDb};
+use std::time::Duration;
+
+fn temp_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("lyo-bin-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// README's first command on a machine with no database: SQLite and secrets in lyo-data/.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lyo_serve_starts_embedded_with_no_configuration() {
+    let dir = temp_dir();
+    let server = Server::start(&dir, &[]).await;
+    let client = reqwest::Client::new();
+    for path in ["/health", "/ready"] {
+        let response = client.get(format!("{}{path}", server.base_url)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert!(response.headers().contains_key("x-request-id"));
+    }
+    let metrics = client
+        .get(format!("{}/metrics", server.base_url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("lyo_http_requests_total"), "{metrics}");
+    for file in ["lyo.db", "master.key", "admin.token"] {
+        assert!(dir.join("lyo-data").join(file).exists(), "lyo-data/{file}");
+    }
+    let key = std::fs::read_to_string(dir.join("lyo-data/master.key")).unwrap();
+    assert!(lyo_infrastructure::pii::MasterKey::from_base64(&key).is_ok());
+    let status = server.terminate();
+    assert!(status.success(), "a clean exit on SIGTERM: {status:?}");
+
+    // A second start reuses the same secrets.
+    let server = Server::start(&dir, &[]).await;
+    assert_eq!(std::fs::read_to_string(dir.join("lyo-data/master.key")).unwrap(), key);
+    let (ok, out) = lyo(&dir, &["projections", "status", "--json"], &[]);
+    assert!(ok);
+    let status: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(status["name"], "event_counts");
+    assert_eq!(status["lag_events"], 0);
+    drop(server);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn postgres_without_a_master_key_is_refused_clearly() {
+    let dir = temp_dir();
+    let output = std::process::Command::new(lyo_tests::lyo_binary())
+        .args(["migrate"])
+        .env_clear()
+        .env("DATABASE_URL", "postgres://lyo@127.0.0.1:1/none")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("LYO_MASTER_KEY is required"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+const EVENTS: i64 = 40_000;
+
+async fn seed(db: &Db) {
+    match db {
+        Db::Postgres(pool) => sqlx::query(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+             SELECT 'Seed', 'seed-' || (g % 100), g, 'Seeded' || (g % 5), '1', '{}'::jsonb,
+                    jsonb_build_object('tenant_id', 'tenant-' || (g % 3))
+               FROM generate_series(1, $1) AS g",
+        )
+        .bind(EVENTS)
+        .execute(pool)
+        .await
+        .map(|_| ()),
+        Db::Sqlite(pool) => sqlx::query(
+            "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < $1)
+             INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+             SELECT 'Seed', 'seed-' || (n % 100), n, 'Seeded' || (n % 5), '1', '{}',
+                    json_object('tenant_id', 'tenant-' || (n % 3))
+               FROM g",
+        )
+        .bind(EVENTS)
+        .execute(pool)
+        .await
+        .map(|_| ()),
+    }
+    .unwrap();
+}
+
+async fn checkpoint(db: &Db) -> i64 {
+    const SQL: &str = "SELECT coalesce(max(last_position), 0) FROM projector_checkpoints WHERE name = 'event_counts'";
+    match db {
+        Db::Postgres(pool) => sqlx::query_scalar(SQL).fetch_one(pool).await,
+        Db::Sqlite(pool) => sqlx::query_scalar(SQL).fetch_one(pool).await,
+    }
+    .unwrap()
+}
+
+async fn counts(db: &Db, sql: &str) -> Vec<(String, String, i64)> {
+    match db {
+        Db::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await,
+        Db::Sqlite(pool) => sqlx::query_as(sql).fetch_all(pool).await,
+    }
+    .unwrap()
+}
+
+const READ_MODEL: &str = "SELECT tenant_id, event_type, count FROM event_counts ORDER BY 1, 2";
+const TRUTH: &str = "SELECT tenant_id, event_type, count(*) FROM events GROUP BY 1, 2 ORDER BY 1, 2";
+
+on_both_backends!(a_projector_killed_mid_batch_resumes_to_the_rebuilt_state);
+
+/// SIGKILL `lyo serve` three times while its projector works through a backlog in small
+/// batches (each kill lands after the checkpoint moved and before the backlog is done, so
+/// it interrupts the projector between reading a batch and committing it, or right after).
+/// After restart the read model equals the truth and a rebuild from zero.
+async fn a_projector_killed_mid_batch_resumes_to_the_rebuilt_state(backend: Backend) {
+    let test_db = TestDb::migrated(backend).await;
+    let db = test_db.connect().await;
+    seed(&db).await;
+    let last: i64 = match &db {
+        Db::Postgres(pool) => sqlx::query_scalar("SELECT max(position) FROM events").fetch_one(pool).await,
+        Db::Sqlite(pool) => sqlx::query_scalar("SELECT max(position) FROM events").fetch_one(pool).await,
+    }
+    .unwrap();
+    let dir = temp_dir();
+    let key = master_key();
+    let env = [
+        ("DATABASE_URL", test_db.url.as_str()),
+        ("LYO_MASTER_KEY", key.as_str()),
+        ("LYO_PROJECTOR_BATCH_SIZE", "20"),
+        // The killed process never releases its lease: let the next one take it soon.
+        ("LYO_PROJECTOR_LEASE_TTL_MS", "300"),
+    ];
+
+    for _ in 0..3 {
+        let before = checkpoint(&db).await;
+        let server = Server::start(&dir, &env).await;
+        eventually(Duration::from_secs(60), "the projector to make progress", || async {
+            checkpoint(&db).await > before
+        })
+        .await;
+        server.kill();
+        let at_kill = checkpoint(&db).await;
+        assert!(at_kill < last, "killed before the backlog was done ({at_kill} of {last})");
+    }
+
+    let server = Server::start(&dir, &env).await;
+    eventually(Duration::from_secs(120), "the projector to finish the backlog", || async {
+        checkpoint(&db).await == last
+    })
+    .await;
+    let incremental = counts(&db, READ_MODEL).await;
+    assert_eq!(incremental, counts(&db, TRUTH).await, "no event lost or applied twice");
+    let status = server.terminate();
+    assert!(status.success());
+
+    let (ok, out) = lyo(&dir, &["projections", "rebuild", "event_counts"], &env);
+    assert!(ok, "rebuild failed");
+    assert!(out.contains("rebuilt event_counts"), "{out}");
+    assert_eq!(counts(&db, READ_MODEL).await, incremental, "a rebuild from zero gives the same");
+    std::fs::remove_dir_all(dir).unwrap();
+}
