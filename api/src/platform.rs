@@ -33,7 +33,10 @@ pub enum Migrate {
 }
 
 impl Platform {
-    pub async fn open(mut settings: Settings, migrate: Migrate) -> anyhow::Result<(Self, Provisioned)> {
+    pub async fn open(
+        mut settings: Settings,
+        migrate: Migrate,
+    ) -> anyhow::Result<(Self, Provisioned)> {
         let (master_key, provisioned) = provision(&mut settings)?;
         let url = settings.effective_database_url();
         let db = Db::connect(&url, settings.max_connections)
@@ -44,7 +47,8 @@ impl Platform {
         }
         let background = CancellationToken::new();
         let signal = AppendSignal::start(&db, background.clone());
-        let repository = EventRepository::new(&db, PiiVault::new(db.clone(), master_key), signal.clone());
+        let repository =
+            EventRepository::new(&db, PiiVault::new(db.clone(), master_key), signal.clone());
         let log: Arc<dyn EventLog> = Arc::new(SqlEventLog::new(db.clone(), signal));
         let leases: Arc<dyn LeaseStore> = Arc::new(SqlLeaseStore::new(db.clone()));
         let projectors = all_projectors(&db);

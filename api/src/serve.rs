@@ -43,7 +43,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let stopping = CancellationToken::new();
     tokio::spawn(wait_for_signal(stopping.clone()));
     let grace = platform.settings.shutdown_grace;
-    let server = axum::serve(listener, app).with_graceful_shutdown(stopping.clone().cancelled_owned());
+    let server =
+        axum::serve(listener, app).with_graceful_shutdown(stopping.clone().cancelled_owned());
     tokio::select! {
         result = server => result.context("serving HTTP")?,
         _ = async { stopping.cancelled().await; tokio::time::sleep(grace).await } => {

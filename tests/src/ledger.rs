@@ -14,9 +14,14 @@ pub struct Ledger {
 
 #[derive(Debug, Clone)]
 pub enum LedgerCommand {
-    Open { owner: Personal<String> },
+    Open {
+        owner: Personal<String>,
+    },
     /// Deposits `amount` `times` times: one command, `times` events.
-    Deposit { amount: i64, times: usize },
+    Deposit {
+        amount: i64,
+        times: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,7 +56,12 @@ impl Aggregate for Ledger {
     type Error = LedgerError;
     type Services = ();
 
-    async fn handle(&mut self, command: LedgerCommand, _: &(), sink: &EventSink<Self>) -> Result<(), LedgerError> {
+    async fn handle(
+        &mut self,
+        command: LedgerCommand,
+        _: &(),
+        sink: &EventSink<Self>,
+    ) -> Result<(), LedgerError> {
         match command {
             LedgerCommand::Open { owner } => {
                 if self.owner.is_some() {

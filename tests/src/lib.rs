@@ -62,7 +62,9 @@ pub fn postgres_admin_url() -> String {
 }
 
 fn with_database(url: &str, database: &str) -> String {
-    let (base, _) = url.rsplit_once('/').expect("a Postgres URL ends with /database");
+    let (base, _) = url
+        .rsplit_once('/')
+        .expect("a Postgres URL ends with /database");
     format!("{base}/{database}")
 }
 
@@ -73,7 +75,9 @@ impl TestDb {
         match backend {
             Backend::Postgres => {
                 let admin = postgres_admin_url();
-                let db = Db::connect(&admin, 1).await.expect("connect to the test server");
+                let db = Db::connect(&admin, 1)
+                    .await
+                    .expect("connect to the test server");
                 db.execute(&format!("CREATE DATABASE {name}"), &[])
                     .await
                     .expect("create a test database");
@@ -106,7 +110,9 @@ impl TestDb {
     }
 
     pub async fn connect(&self) -> Db {
-        Db::connect(&self.url, 10).await.expect("connect to the test database")
+        Db::connect(&self.url, 10)
+            .await
+            .expect("connect to the test database")
     }
 }
 
@@ -125,7 +131,10 @@ pub fn settings(db: &TestDb, extra: &[(&str, &str)]) -> Settings {
     ];
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     Settings::from_sources(None, |name| {
-        env.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        env.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
     })
     .expect("valid test settings")
 }
@@ -172,7 +181,10 @@ where
 {
     let deadline = std::time::Instant::now() + limit;
     while !check().await {
-        assert!(std::time::Instant::now() < deadline, "gave up waiting: {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up waiting: {what}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }

@@ -37,12 +37,20 @@ impl Server {
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Ok(response) = client.get(format!("{}/health", server.base_url)).send().await {
+            if let Ok(response) = client
+                .get(format!("{}/health", server.base_url))
+                .send()
+                .await
+            {
                 if response.status().is_success() {
                     return server;
                 }
             }
-            assert!(Instant::now() < deadline, "lyo serve did not come up; see {}", dir.display());
+            assert!(
+                Instant::now() < deadline,
+                "lyo serve did not come up; see {}",
+                dir.display()
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -90,7 +98,13 @@ pub fn lyo(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
         .output()
         .expect("run lyo");
     if !output.status.success() {
-        eprintln!("lyo {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+        eprintln!(
+            "lyo {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
-    (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned())
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
 }

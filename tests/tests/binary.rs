@@ -18,7 +18,11 @@ async fn lyo_serve_starts_embedded_with_no_configuration() {
     let server = Server::start(&dir, &[]).await;
     let client = reqwest::Client::new();
     for path in ["/health", "/ready"] {
-        let response = client.get(format!("{}{path}", server.base_url)).send().await.unwrap();
+        let response = client
+            .get(format!("{}{path}", server.base_url))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200, "{path}");
         assert!(response.headers().contains_key("x-request-id"));
     }
@@ -41,7 +45,10 @@ async fn lyo_serve_starts_embedded_with_no_configuration() {
 
     // A second start reuses the same secrets.
     let server = Server::start(&dir, &[]).await;
-    assert_eq!(std::fs::read_to_string(dir.join("lyo-data/master.key")).unwrap(), key);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("lyo-data/master.key")).unwrap(),
+        key
+    );
     let (ok, out) = lyo(&dir, &["projections", "status", "--json"], &[]);
     assert!(ok);
     let status: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
@@ -112,7 +119,8 @@ async fn counts(db: &Db, sql: &str) -> Vec<(String, String, i64)> {
 }
 
 const READ_MODEL: &str = "SELECT tenant_id, event_type, count FROM event_counts ORDER BY 1, 2";
-const TRUTH: &str = "SELECT tenant_id, event_type, count(*) FROM events GROUP BY 1, 2 ORDER BY 1, 2";
+const TRUTH: &str =
+    "SELECT tenant_id, event_type, count(*) FROM events GROUP BY 1, 2 ORDER BY 1, 2";
 
 on_both_backends!(a_projector_killed_mid_batch_resumes_to_the_rebuilt_state);
 
@@ -125,8 +133,16 @@ async fn a_projector_killed_mid_batch_resumes_to_the_rebuilt_state(backend: Back
     let db = test_db.connect().await;
     seed(&db).await;
     let last: i64 = match &db {
-        Db::Postgres(pool) => sqlx::query_scalar("SELECT max(position) FROM events").fetch_one(pool).await,
-        Db::Sqlite(pool) => sqlx::query_scalar("SELECT max(position) FROM events").fetch_one(pool).await,
+        Db::Postgres(pool) => {
+            sqlx::query_scalar("SELECT max(position) FROM events")
+                .fetch_one(pool)
+                .await
+        }
+        Db::Sqlite(pool) => {
+            sqlx::query_scalar("SELECT max(position) FROM events")
+                .fetch_one(pool)
+                .await
+        }
     }
     .unwrap();
     let dir = temp_dir();
@@ -142,28 +158,43 @@ async fn a_projector_killed_mid_batch_resumes_to_the_rebuilt_state(backend: Back
     for _ in 0..3 {
         let before = checkpoint(&db).await;
         let server = Server::start(&dir, &env).await;
-        eventually(Duration::from_secs(60), "the projector to make progress", || async {
-            checkpoint(&db).await > before
-        })
+        eventually(
+            Duration::from_secs(60),
+            "the projector to make progress",
+            || async { checkpoint(&db).await > before },
+        )
         .await;
         server.kill();
         let at_kill = checkpoint(&db).await;
-        assert!(at_kill < last, "killed before the backlog was done ({at_kill} of {last})");
+        assert!(
+            at_kill < last,
+            "killed before the backlog was done ({at_kill} of {last})"
+        );
     }
 
     let server = Server::start(&dir, &env).await;
-    eventually(Duration::from_secs(120), "the projector to finish the backlog", || async {
-        checkpoint(&db).await == last
-    })
+    eventually(
+        Duration::from_secs(120),
+        "the projector to finish the backlog",
+        || async { checkpoint(&db).await == last },
+    )
     .await;
     let incremental = counts(&db, READ_MODEL).await;
-    assert_eq!(incremental, counts(&db, TRUTH).await, "no event lost or applied twice");
+    assert_eq!(
+        incremental,
+        counts(&db, TRUTH).await,
+        "no event lost or applied twice"
+    );
     let status = server.terminate();
     assert!(status.success());
 
     let (ok, out) = lyo(&dir, &["projections", "rebuild", "event_counts"], &env);
     assert!(ok, "rebuild failed");
     assert!(out.contains("rebuilt event_counts"), "{out}");
-    assert_eq!(counts(&db, READ_MODEL).await, incremental, "a rebuild from zero gives the same");
+    assert_eq!(
+        counts(&db, READ_MODEL).await,
+        incremental,
+        "a rebuild from zero gives the same"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }

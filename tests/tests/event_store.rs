@@ -53,9 +53,16 @@ async fn appended_events_load_back_in_order(backend: Backend) {
     cqrs.execute_with_metadata("ledger-1", open(SubjectId::new()), meta.clone())
         .await
         .unwrap();
-    cqrs.execute_with_metadata("ledger-1", LedgerCommand::Deposit { amount: 5, times: 10 }, meta)
-        .await
-        .unwrap();
+    cqrs.execute_with_metadata(
+        "ledger-1",
+        LedgerCommand::Deposit {
+            amount: 5,
+            times: 10,
+        },
+        meta,
+    )
+    .await
+    .unwrap();
 
     let store = Store::new_event_store(platform.repository.clone());
     let events = store.load_events("ledger-1").await.unwrap();
@@ -89,7 +96,10 @@ async fn two_writers_on_one_aggregate_exactly_one_wins(backend: Backend) {
             .iter()
             .filter(|r| matches!(r, Err(AggregateError::AggregateConflict)))
             .count();
-        assert!(a.is_ok() ^ b.is_ok(), "exactly one writer wins: {a:?} {b:?}");
+        assert!(
+            a.is_ok() ^ b.is_ok(),
+            "exactly one writer wins: {a:?} {b:?}"
+        );
         assert_eq!(conflicts, 1, "the loser sees a conflict");
     }
     let ledger = store.load_aggregate("ledger-1").await.unwrap().aggregate;
@@ -106,7 +116,14 @@ async fn metadata_round_trips_with_event_id_time_and_tenant(backend: Backend) {
         .unwrap()
         .as_micros() as i64;
     cqrs(&platform.repository)
-        .execute_with_metadata("ledger-1", LedgerCommand::Deposit { amount: 1, times: 3 }, meta.to_map())
+        .execute_with_metadata(
+            "ledger-1",
+            LedgerCommand::Deposit {
+                amount: 1,
+                times: 3,
+            },
+            meta.to_map(),
+        )
         .await
         .unwrap();
 
@@ -132,17 +149,34 @@ async fn metadata_round_trips_with_event_id_time_and_tenant(backend: Backend) {
         .load_events("ledger-1")
         .await
         .unwrap();
-    assert_eq!(EventMetadata::from_map(&envelopes[0].metadata).unwrap(), meta);
+    assert_eq!(
+        EventMetadata::from_map(&envelopes[0].metadata).unwrap(),
+        meta
+    );
 }
 
 async fn a_command_without_a_tenant_is_refused(backend: Backend) {
     let db = TestDb::migrated(backend).await;
     let platform = platform(&db, &[]).await;
     let result = cqrs(&platform.repository)
-        .execute("ledger-1", LedgerCommand::Deposit { amount: 1, times: 1 })
+        .execute(
+            "ledger-1",
+            LedgerCommand::Deposit {
+                amount: 1,
+                times: 1,
+            },
+        )
         .await;
-    assert!(result.is_err(), "an event without tenant metadata must not be stored");
-    assert!(platform.log.read_after(Position::START, 10).await.unwrap().is_empty());
+    assert!(
+        result.is_err(),
+        "an event without tenant metadata must not be stored"
+    );
+    assert!(platform
+        .log
+        .read_after(Position::START, 10)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 async fn a_long_stream_loads_completely(backend: Backend) {
@@ -151,9 +185,16 @@ async fn a_long_stream_loads_completely(backend: Backend) {
     let cqrs = cqrs(&platform.repository);
     let meta = metadata(TenantId::new()).to_map();
     for _ in 0..20 {
-        cqrs.execute_with_metadata("ledger-1", LedgerCommand::Deposit { amount: 2, times: 100 }, meta.clone())
-            .await
-            .unwrap();
+        cqrs.execute_with_metadata(
+            "ledger-1",
+            LedgerCommand::Deposit {
+                amount: 2,
+                times: 100,
+            },
+            meta.clone(),
+        )
+        .await
+        .unwrap();
     }
     let ledger = Store::new_event_store(platform.repository.clone())
         .load_aggregate("ledger-1")
@@ -161,7 +202,10 @@ async fn a_long_stream_loads_completely(backend: Backend) {
         .unwrap()
         .aggregate;
     assert_eq!((ledger.deposits, ledger.balance), (2000, 4000));
-    assert_eq!(platform.log.count_after(Position::START).await.unwrap(), 2000);
+    assert_eq!(
+        platform.log.count_after(Position::START).await.unwrap(),
+        2000
+    );
 }
 
 async fn a_domain_error_appends_nothing(backend: Backend) {
@@ -172,7 +216,12 @@ async fn a_domain_error_appends_nothing(backend: Backend) {
     cqrs.execute_with_metadata("ledger-1", open(SubjectId::new()), meta.clone())
         .await
         .unwrap();
-    let again = cqrs.execute_with_metadata("ledger-1", open(SubjectId::new()), meta).await;
-    assert!(matches!(again, Err(AggregateError::UserError(LedgerError::AlreadyOpen))));
+    let again = cqrs
+        .execute_with_metadata("ledger-1", open(SubjectId::new()), meta)
+        .await;
+    assert!(matches!(
+        again,
+        Err(AggregateError::UserError(LedgerError::AlreadyOpen))
+    ));
     assert_eq!(platform.log.count_after(Position::START).await.unwrap(), 1);
 }

@@ -62,7 +62,10 @@ async fn append_held_open(db: &Db, metadata: &str, hold: Duration) {
     let mut tx = db.begin().await.unwrap();
     tx.execute(
         raw_insert_sql(db),
-        &[Arg::Text(uuid::Uuid::new_v4().to_string()), Arg::Text(metadata.into())],
+        &[
+            Arg::Text(uuid::Uuid::new_v4().to_string()),
+            Arg::Text(metadata.into()),
+        ],
     )
     .await
     .unwrap();
@@ -145,16 +148,24 @@ async fn a_projector_sees_every_event_exactly_once_under_concurrent_appends(back
     }
 
     let db = platform.db.clone();
-    eventually(Duration::from_secs(60), "the projector to see every event", || {
-        let db = db.clone();
-        async move { seen_counts(&db).await.0 >= TOTAL as i64 }
-    })
+    eventually(
+        Duration::from_secs(60),
+        "the projector to see every event",
+        || {
+            let db = db.clone();
+            async move { seen_counts(&db).await.0 >= TOTAL as i64 }
+        },
+    )
     .await;
     cancel.cancel();
     running.await.unwrap();
 
     let (seen, distinct) = seen_counts(&platform.db).await;
-    assert_eq!((seen, distinct), (TOTAL as i64, TOTAL as i64), "every event exactly once");
+    assert_eq!(
+        (seen, distinct),
+        (TOTAL as i64, TOTAL as i64),
+        "every event exactly once"
+    );
     let stored: HashSet<String> = read_log(platform.log.as_ref(), TOTAL)
         .await
         .iter()
@@ -179,18 +190,29 @@ struct PositionOrderLog(Db);
 
 #[async_trait]
 impl EventLog for PositionOrderLog {
-    async fn read_after(&self, after: Position, limit: u32) -> Result<Vec<RecordedEvent>, StoreError> {
-        let Db::Postgres(pool) = &self.0 else { unreachable!("Postgres only") };
-        let rows: Vec<(i64,)> = sqlx::query_as("SELECT position FROM events WHERE position > $1 ORDER BY position LIMIT $2")
-            .bind(after.position)
-            .bind(i64::from(limit))
-            .fetch_all(pool)
-            .await
-            .unwrap();
+    async fn read_after(
+        &self,
+        after: Position,
+        limit: u32,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let Db::Postgres(pool) = &self.0 else {
+            unreachable!("Postgres only")
+        };
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT position FROM events WHERE position > $1 ORDER BY position LIMIT $2",
+        )
+        .bind(after.position)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await
+        .unwrap();
         Ok(rows
             .into_iter()
             .map(|(position,)| RecordedEvent {
-                at: Position { transaction_id: 0, position },
+                at: Position {
+                    transaction_id: 0,
+                    position,
+                },
                 event_id: uuid::Uuid::nil(),
                 recorded_at_micros: 0,
                 tenant_id: String::new(),
@@ -224,23 +246,41 @@ async fn a_late_commit_is_skipped_by_position_order_but_not_by_the_log() {
 
     let mut early = platform.db.begin().await.unwrap();
     early
-        .execute(raw_insert_sql(&platform.db), &[Arg::Text("early".into()), Arg::Text(metadata.clone())])
+        .execute(
+            raw_insert_sql(&platform.db),
+            &[Arg::Text("early".into()), Arg::Text(metadata.clone())],
+        )
         .await
         .unwrap();
     append_held_open(&platform.db, &metadata, Duration::ZERO).await;
 
     let naive_first = naive.read_after(Position::START, 100).await.unwrap();
-    assert_eq!(naive_first.len(), 1, "position order reads the later event at once");
+    assert_eq!(
+        naive_first.len(),
+        1,
+        "position order reads the later event at once"
+    );
     let naive_checkpoint = naive_first[0].at;
     assert!(
-        platform.log.read_after(Position::START, 100).await.unwrap().is_empty(),
+        platform
+            .log
+            .read_after(Position::START, 100)
+            .await
+            .unwrap()
+            .is_empty(),
         "the log holds the later event back while an earlier transaction is open"
     );
 
     early.commit().await.unwrap();
     let naive_rest = naive.read_after(naive_checkpoint, 100).await.unwrap();
-    assert!(naive_rest.is_empty(), "position order has skipped the early event for good");
+    assert!(
+        naive_rest.is_empty(),
+        "position order has skipped the early event for good"
+    );
     let all = read_log(platform.log.as_ref(), 2).await;
     assert_eq!(all.len(), 2, "the log delivers both events");
-    assert_eq!(all[0].aggregate_id, "early", "in (transaction, position) order");
+    assert_eq!(
+        all[0].aggregate_id, "early",
+        "in (transaction, position) order"
+    );
 }

@@ -16,7 +16,11 @@ const NAME: &str = "Giulia Bianchi";
 type Store = PersistedEventStore<lyo_infrastructure::event_store::EventRepository, Ledger>;
 
 async fn open_ledger(platform: &Platform, tenant: TenantId, subject: SubjectId) {
-    let cqrs = CqrsFramework::new(Store::new_event_store(platform.repository.clone()), vec![], ());
+    let cqrs = CqrsFramework::new(
+        Store::new_event_store(platform.repository.clone()),
+        vec![],
+        (),
+    );
     let metadata = EventMetadata {
         tenant_id: tenant,
         actor: Actor::system("test"),
@@ -33,9 +37,16 @@ async fn open_ledger(platform: &Platform, tenant: TenantId, subject: SubjectId) 
     )
     .await
     .unwrap();
-    cqrs.execute_with_metadata("ledger-1", LedgerCommand::Deposit { amount: 7, times: 2 }, metadata.to_map())
-        .await
-        .unwrap();
+    cqrs.execute_with_metadata(
+        "ledger-1",
+        LedgerCommand::Deposit {
+            amount: 7,
+            times: 2,
+        },
+        metadata.to_map(),
+    )
+    .await
+    .unwrap();
 }
 
 async fn raw_payloads(db: &Db) -> Vec<String> {
@@ -74,8 +85,14 @@ async fn personal_fields_are_sealed_at_rest_and_opened_on_load(backend: Backend)
     let raw = raw_payloads(&platform.db).await;
     assert_eq!(raw.len(), 3);
     for payload in &raw {
-        assert!(!payload.contains("Giulia") && !payload.contains("Bianchi"), "plaintext at rest: {payload}");
-        assert!(!payload.contains("$pii"), "an unsealed marker at rest: {payload}");
+        assert!(
+            !payload.contains("Giulia") && !payload.contains("Bianchi"),
+            "plaintext at rest: {payload}"
+        );
+        assert!(
+            !payload.contains("$pii"),
+            "an unsealed marker at rest: {payload}"
+        );
     }
     assert!(raw[0].contains("$sealed") && raw[0].contains(&subject.to_string()));
 
@@ -102,7 +119,11 @@ async fn erasing_a_subject_redacts_its_fields_and_keeps_its_events(backend: Back
         .unwrap();
     assert!(erased);
 
-    assert_eq!(raw_payloads(&platform.db).await, before, "the event log is untouched");
+    assert_eq!(
+        raw_payloads(&platform.db).await,
+        before,
+        "the event log is untouched"
+    );
     let ledger = load(&platform).await;
     let owner = ledger.owner.expect("the Opened event still loads");
     assert!(owner.is_redacted());
@@ -120,5 +141,8 @@ async fn a_wrong_master_key_is_an_error_not_an_erasure(backend: Backend) {
     let result = Store::new_event_store(wrong.repository.clone())
         .load_aggregate("ledger-1")
         .await;
-    assert!(result.is_err(), "a key that does not open must not look like an erasure");
+    assert!(
+        result.is_err(),
+        "a key that does not open must not look like an erasure"
+    );
 }

@@ -25,9 +25,13 @@ async fn deposit(platform: &Platform, tenant: TenantId, ledger: &str, times: usi
         causation_id: None,
         request_id: None,
     };
-    cqrs.execute_with_metadata(ledger, LedgerCommand::Deposit { amount: 1, times }, metadata.to_map())
-        .await
-        .unwrap();
+    cqrs.execute_with_metadata(
+        ledger,
+        LedgerCommand::Deposit { amount: 1, times },
+        metadata.to_map(),
+    )
+    .await
+    .unwrap();
 }
 
 async fn counts(db: &Db) -> Vec<(String, String, i64)> {
@@ -44,10 +48,14 @@ async fn total(db: &Db) -> i64 {
 
 async fn wait_for_total(db: &Db, expected: i64) {
     let db = db.clone();
-    eventually(Duration::from_secs(30), "event_counts to reach the expected total", || {
-        let db = db.clone();
-        async move { total(&db).await == expected }
-    })
+    eventually(
+        Duration::from_secs(30),
+        "event_counts to reach the expected total",
+        || {
+            let db = db.clone();
+            async move { total(&db).await == expected }
+        },
+    )
     .await;
 }
 
@@ -63,7 +71,11 @@ async fn a_projector_wakes_on_appends_not_on_a_timer(backend: Backend) {
     // An idle wait of an hour: only a wake-up signal can make the projector read again.
     let reader = platform(&db, &[("LYO_PROJECTOR_IDLE_WAIT_MS", "3600000")]).await;
     let cancel = CancellationToken::new();
-    let running = tokio::spawn(reader.runner(reader.projector("event_counts").unwrap()).run(cancel.clone()));
+    let running = tokio::spawn(
+        reader
+            .runner(reader.projector("event_counts").unwrap())
+            .run(cancel.clone()),
+    );
     // Let it go idle first.
     tokio::time::sleep(Duration::from_millis(300)).await;
 
@@ -98,11 +110,15 @@ async fn a_rebuild_equals_the_incremental_projection(backend: Backend) {
 
     let projector = platform.projector("event_counts").unwrap();
     projector.reset().await.unwrap();
-    assert!(counts(&platform.db).await.is_empty(), "reset empties the read model");
+    assert!(
+        counts(&platform.db).await.is_empty(),
+        "reset empties the read model"
+    );
     runner.catch_up().await.unwrap();
     assert_eq!(counts(&platform.db).await, incremental);
 
-    const TRUTH: &str = "SELECT tenant_id, event_type, count(*) FROM events GROUP BY 1, 2 ORDER BY 1, 2";
+    const TRUTH: &str =
+        "SELECT tenant_id, event_type, count(*) FROM events GROUP BY 1, 2 ORDER BY 1, 2";
     let truth: Vec<(String, String, i64)> = match &platform.db {
         Db::Postgres(pool) => sqlx::query_as(TRUTH).fetch_all(pool).await.unwrap(),
         Db::Sqlite(pool) => sqlx::query_as(TRUTH).fetch_all(pool).await.unwrap(),
@@ -112,22 +128,46 @@ async fn a_rebuild_equals_the_incremental_projection(backend: Backend) {
 
 async fn one_process_holds_a_projector_and_another_takes_over_when_it_dies(backend: Backend) {
     let db = TestDb::migrated(backend).await;
-    let settings = [("LYO_PROJECTOR_LEASE_TTL_MS", "600"), ("LYO_PROJECTOR_IDLE_WAIT_MS", "50")];
+    let settings = [
+        ("LYO_PROJECTOR_LEASE_TTL_MS", "600"),
+        ("LYO_PROJECTOR_IDLE_WAIT_MS", "50"),
+    ];
     let first = platform(&db, &settings).await;
     let second = platform(&db, &settings).await;
     let cancel = CancellationToken::new();
-    let first_task = tokio::spawn(first.runner(first.projector("event_counts").unwrap()).run(cancel.clone()));
-    eventually(Duration::from_secs(10), "the first process to take the lease", || async {
-        first.leases.holder("event_counts").await.unwrap().map(|h| h.owner) == Some(first.owner.clone())
-    })
+    let first_task = tokio::spawn(
+        first
+            .runner(first.projector("event_counts").unwrap())
+            .run(cancel.clone()),
+    );
+    eventually(
+        Duration::from_secs(10),
+        "the first process to take the lease",
+        || async {
+            first
+                .leases
+                .holder("event_counts")
+                .await
+                .unwrap()
+                .map(|h| h.owner)
+                == Some(first.owner.clone())
+        },
+    )
     .await;
-    let second_task = tokio::spawn(second.runner(second.projector("event_counts").unwrap()).run(cancel.clone()));
+    let second_task = tokio::spawn(
+        second
+            .runner(second.projector("event_counts").unwrap())
+            .run(cancel.clone()),
+    );
 
     let tenant = TenantId::new();
     deposit(&first, tenant, "ledger-1", 40).await;
     wait_for_total(&first.db, 40).await;
     let holder = first.leases.holder("event_counts").await.unwrap().unwrap();
-    assert_eq!(holder.owner, first.owner, "the lease stays with its holder while it lives");
+    assert_eq!(
+        holder.owner, first.owner,
+        "the lease stays with its holder while it lives"
+    );
 
     // The first process dies: its runner stops without releasing anything.
     first_task.abort();
@@ -147,17 +187,31 @@ async fn status_reports_checkpoint_and_lag(backend: Backend) {
     let platform = platform(&db, &[]).await;
     let projector = platform.projector("event_counts").unwrap();
     deposit(&platform, TenantId::new(), "ledger-1", 25).await;
-    let before = status(projector.as_ref(), platform.log.as_ref(), platform.leases.as_ref(), 0)
-        .await
-        .unwrap();
+    let before = status(
+        projector.as_ref(),
+        platform.log.as_ref(),
+        platform.leases.as_ref(),
+        0,
+    )
+    .await
+    .unwrap();
     assert_eq!((before.lag_events, before.checkpoint.position), (25, 0));
-    eventually(Duration::from_secs(30), "the projector to catch up", || async {
-        platform.runner(projector.clone()).catch_up().await.unwrap();
-        status(projector.as_ref(), platform.log.as_ref(), platform.leases.as_ref(), 0)
+    eventually(
+        Duration::from_secs(30),
+        "the projector to catch up",
+        || async {
+            platform.runner(projector.clone()).catch_up().await.unwrap();
+            status(
+                projector.as_ref(),
+                platform.log.as_ref(),
+                platform.leases.as_ref(),
+                0,
+            )
             .await
             .unwrap()
             .lag_events
-            == 0
-    })
+                == 0
+        },
+    )
     .await;
 }

@@ -44,7 +44,15 @@ fn now_ms() -> i64 {
 async fn print_status(platform: &Platform, json: bool) -> anyhow::Result<()> {
     let mut lines: Vec<ProjectorStatus> = Vec::new();
     for projector in &platform.projectors {
-        lines.push(status(projector.as_ref(), platform.log.as_ref(), platform.leases.as_ref(), now_ms()).await?);
+        lines.push(
+            status(
+                projector.as_ref(),
+                platform.log.as_ref(),
+                platform.leases.as_ref(),
+                now_ms(),
+            )
+            .await?,
+        );
     }
     let mut out = std::io::stdout().lock();
     if json {
@@ -53,7 +61,11 @@ async fn print_status(platform: &Platform, json: bool) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    writeln!(out, "{:<24} {:>24} {:>12}  LEASE", "PROJECTOR", "CHECKPOINT", "LAG")?;
+    writeln!(
+        out,
+        "{:<24} {:>24} {:>12}  LEASE",
+        "PROJECTOR", "CHECKPOINT", "LAG"
+    )?;
     for line in &lines {
         writeln!(
             out,
@@ -69,12 +81,27 @@ async fn print_status(platform: &Platform, json: bool) -> anyhow::Result<()> {
 
 async fn rebuild(platform: &Platform, name: &str) -> anyhow::Result<()> {
     let projector = platform.projector(name)?;
-    projector.reset().await.context("resetting the projection")?;
+    projector
+        .reset()
+        .await
+        .context("resetting the projection")?;
     let mut out = std::io::stdout().lock();
     let ttl = platform.settings.projector_lease_ttl;
-    if !platform.leases.try_acquire(name, &platform.owner, ttl).await? {
-        let holder = platform.leases.holder(name).await?.map(|h| h.owner).unwrap_or_default();
-        writeln!(out, "reset {name}; the running server {holder} is replaying it from the first event")?;
+    if !platform
+        .leases
+        .try_acquire(name, &platform.owner, ttl)
+        .await?
+    {
+        let holder = platform
+            .leases
+            .holder(name)
+            .await?
+            .map(|h| h.owner)
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "reset {name}; the running server {holder} is replaying it from the first event"
+        )?;
         return Ok(());
     }
     let runner = platform.runner(projector.clone());
@@ -82,6 +109,9 @@ async fn rebuild(platform: &Platform, name: &str) -> anyhow::Result<()> {
     platform.leases.release(name, &platform.owner).await?;
     let batches = outcome.context("replaying")?;
     let checkpoint = projector.checkpoint().await?;
-    writeln!(out, "rebuilt {name}: {batches} batch(es) replayed, checkpoint {checkpoint}")?;
+    writeln!(
+        out,
+        "rebuilt {name}: {batches} batch(es) replayed, checkpoint {checkpoint}"
+    )?;
     Ok(())
 }

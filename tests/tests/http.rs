@@ -1,0 +1,86 @@
+//! The HTTP surface in-process (tower `oneshot`): every error mapping of the routes so far.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use lyo_api::http::{router, AppState};
+use lyo_api::telemetry::metrics_handle;
+use lyo_tests::{on_both_backends, Backend, TestDb};
+use tower::ServiceExt;
+
+async fn get(
+    state: AppState,
+    path: &str,
+) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
+    let response = router(state)
+        .oneshot(Request::get(path).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (
+        status,
+        headers,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+on_both_backends!(ready_is_503_until_migrations_are_applied);
+
+async fn ready_is_503_until_migrations_are_applied(backend: Backend) {
+    let test_db = TestDb::empty(backend).await;
+    let db = test_db.connect().await;
+    let state = AppState {
+        db: db.clone(),
+        metrics: metrics_handle(),
+    };
+    let (status, headers, body) = get(state.clone(), "/ready").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(headers.contains_key("retry-after"));
+    assert_eq!(body["error"], "unavailable");
+    assert!(body["message"].as_str().unwrap().contains("lyo migrate"));
+
+    let (status, _, _) = get(state.clone(), "/health").await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "liveness does not depend on the database"
+    );
+
+    db.migrate().await.unwrap();
+    let (status, _, body) = get(state.clone(), "/ready").await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("ready"))
+    );
+
+    db.close().await;
+    let (status, _, body) = get(state, "/ready").await;
+    assert_eq!(
+        status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "an unreachable database is not ready"
+    );
+    assert_eq!(body["message"], "database unreachable");
+}
+
+#[tokio::test]
+async fn an_unknown_path_is_404_and_metrics_are_prometheus_text() {
+    let test_db = TestDb::empty(Backend::Sqlite).await;
+    let state = AppState {
+        db: test_db.connect().await,
+        metrics: metrics_handle(),
+    };
+    let (status, _, _) = get(state.clone(), "/nope").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let response = router(state)
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; version=0.0.4"
+    );
+}
