@@ -1,4 +1,6 @@
 //! The `lyo` command line itself. (Having an integration test here also makes `cargo test`
+
+#![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 //! build the `lyo` binary that the black-box tests in `tests/` run.)
 
 use std::process::Command;

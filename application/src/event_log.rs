@@ -59,8 +59,11 @@ pub enum StoreError {
 pub trait EventLog: Send + Sync {
     /// Up to `limit` events strictly after `after`, in global order. Never returns an event
     /// while an event that precedes it may still become visible.
-    async fn read_after(&self, after: Position, limit: u32)
-        -> Result<Vec<RecordedEvent>, StoreError>;
+    async fn read_after(
+        &self,
+        after: Position,
+        limit: u32,
+    ) -> Result<Vec<RecordedEvent>, StoreError>;
 
     /// How many events are stored after `after` (committed, visible or not yet safe to read).
     async fn count_after(&self, after: Position) -> Result<u64, StoreError>;

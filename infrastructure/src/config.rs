@@ -123,17 +123,39 @@ impl Settings {
                 None => None,
                 Some("cloud") => Some(SenderKind::Cloud),
                 Some("sandbox") => Some(SenderKind::Sandbox),
-                Some(other) => return Err(invalid("LYO_SENDER", format!("`{other}` is not cloud or sandbox"))),
+                Some(other) => {
+                    return Err(invalid(
+                        "LYO_SENDER",
+                        format!("`{other}` is not cloud or sandbox"),
+                    ))
+                }
             },
             log_format: match get("LYO_LOG_FORMAT").as_deref() {
                 None => None,
                 Some("json") => Some(LogFormat::Json),
                 Some("pretty") => Some(LogFormat::Pretty),
-                Some(other) => return Err(invalid("LYO_LOG_FORMAT", format!("`{other}` is not json or pretty"))),
+                Some(other) => {
+                    return Err(invalid(
+                        "LYO_LOG_FORMAT",
+                        format!("`{other}` is not json or pretty"),
+                    ))
+                }
             },
-            max_connections: parse("LYO_DB_MAX_CONNECTIONS", get("LYO_DB_MAX_CONNECTIONS"), Some(20))?,
-            migrate_on_start: parse("LYO_MIGRATE_ON_START", get("LYO_MIGRATE_ON_START"), Some(true))?,
-            projector_batch_size: parse("LYO_PROJECTOR_BATCH_SIZE", get("LYO_PROJECTOR_BATCH_SIZE"), Some(500))?,
+            max_connections: parse(
+                "LYO_DB_MAX_CONNECTIONS",
+                get("LYO_DB_MAX_CONNECTIONS"),
+                Some(20),
+            )?,
+            migrate_on_start: parse(
+                "LYO_MIGRATE_ON_START",
+                get("LYO_MIGRATE_ON_START"),
+                Some(true),
+            )?,
+            projector_batch_size: parse(
+                "LYO_PROJECTOR_BATCH_SIZE",
+                get("LYO_PROJECTOR_BATCH_SIZE"),
+                Some(500),
+            )?,
             projector_lease_ttl: Duration::from_millis(parse(
                 "LYO_PROJECTOR_LEASE_TTL_MS",
                 get("LYO_PROJECTOR_LEASE_TTL_MS"),
@@ -177,12 +199,19 @@ fn invalid(name: &'static str, reason: String) -> ConfigError {
     ConfigError::Invalid { name, reason }
 }
 
-fn parse<T: std::str::FromStr>(name: &'static str, value: Option<String>, default: Option<T>) -> Result<T, ConfigError>
+fn parse<T: std::str::FromStr>(
+    name: &'static str,
+    value: Option<String>,
+    default: Option<T>,
+) -> Result<T, ConfigError>
 where
     T::Err: std::fmt::Display,
 {
     match value {
-        Some(raw) => raw.trim().parse().map_err(|e: T::Err| invalid(name, e.to_string())),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|e: T::Err| invalid(name, e.to_string())),
         None => default.ok_or_else(|| invalid(name, "missing".into())),
     }
 }
@@ -255,7 +284,10 @@ pub fn provision(settings: &mut Settings) -> Result<(MasterKey, Provisioned), Co
 }
 
 /// Reads a secret file, or creates it with owner-only permissions.
-fn read_or_create(path: &Path, make: impl Fn() -> String) -> Result<(SecretString, bool), ConfigError> {
+fn read_or_create(
+    path: &Path,
+    make: impl Fn() -> String,
+) -> Result<(SecretString, bool), ConfigError> {
     let err = |source| ConfigError::DataDir {
         path: path.to_path_buf(),
         source,
@@ -290,7 +322,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("lyo-config-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("lyo.toml");
-        std::fs::write(&file, "LYO_BIND = \"127.0.0.1:9000\"\nLYO_PROJECTOR_BATCH_SIZE = 50\n").unwrap();
+        std::fs::write(
+            &file,
+            "LYO_BIND = \"127.0.0.1:9000\"\nLYO_PROJECTOR_BATCH_SIZE = 50\n",
+        )
+        .unwrap();
         let settings = Settings::from_sources(Some(&file), |name| {
             (name == "LYO_BIND").then(|| "127.0.0.1:9100".to_string())
         })
@@ -316,6 +352,9 @@ mod tests {
             (name == "DATABASE_URL").then(|| "postgres://localhost/lyo".to_string())
         })
         .unwrap();
-        assert!(matches!(provision(&mut settings), Err(ConfigError::MasterKeyRequired)));
+        assert!(matches!(
+            provision(&mut settings),
+            Err(ConfigError::MasterKeyRequired)
+        ));
     }
 }

@@ -1,5 +1,7 @@
 //! The `lyo` binary as operators run it.
 
+#![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
+
 use lyo_infrastructure::db::Db;
 use lyo_tests::process::{lyo, Server};
 use lyo_tests::{eventually, master_key, on_both_backends, Backend, TestDb};

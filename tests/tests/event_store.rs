@@ -1,5 +1,7 @@
 //! Conformance of the event store: the same tests on Postgres and SQLite.
 
+#![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
+
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{AggregateError, CqrsFramework, EventStore};
 use lyo_application::event_log::Position;

@@ -1,5 +1,7 @@
 //! The global order never skips an event, also when transactions commit out of position order.
 
+#![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
+
 use async_trait::async_trait;
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::CqrsFramework;

@@ -1,5 +1,7 @@
 //! The HTTP surface in-process (tower `oneshot`): every error mapping of the routes so far.
 
+#![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use lyo_api::http::{router, AppState};

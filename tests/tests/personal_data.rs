@@ -1,5 +1,7 @@
 //! Personal data in events: sealed at rest, opened on load, redacted after erasure.
 
+#![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
+
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{CqrsFramework, EventStore};
 use lyo_api::platform::Platform;

@@ -1,5 +1,7 @@
 //! The projection runtime: wake-ups, rebuilds, leases, status.
 
+#![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
+
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::CqrsFramework;
 use lyo_api::platform::Platform;

@@ -46,9 +46,10 @@ const SQLITE_COUNT: &str = "SELECT count(*) FROM events WHERE position > $1";
 
 fn store_error(error: sqlx::Error) -> StoreError {
     match error {
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
-            StoreError::Unavailable(Box::new(error))
-        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Tls(_) => StoreError::Unavailable(Box::new(error)),
         other => StoreError::Unexpected(Box::new(other)),
     }
 }
@@ -86,7 +87,11 @@ impl SqlEventLog {
 
 #[async_trait]
 impl EventLog for SqlEventLog {
-    async fn read_after(&self, after: Position, limit: u32) -> Result<Vec<RecordedEvent>, StoreError> {
+    async fn read_after(
+        &self,
+        after: Position,
+        limit: u32,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
         match &self.db {
             Db::Postgres(pool) => {
                 let rows = sqlx::query(PG_READ)
@@ -111,7 +116,8 @@ impl EventLog for SqlEventLog {
                 rows.iter()
                     .map(|row| {
                         let id: String = row.try_get("event_id")?;
-                        let id = Uuid::parse_str(&id).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+                        let id =
+                            Uuid::parse_str(&id).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
                         Self::decode(row, id)
                     })
                     .collect::<Result<_, _>>()
@@ -122,15 +128,19 @@ impl EventLog for SqlEventLog {
 
     async fn count_after(&self, after: Position) -> Result<u64, StoreError> {
         let count: i64 = match &self.db {
-            Db::Postgres(pool) => sqlx::query_scalar(PG_COUNT)
-                .bind(after.transaction_id.to_string())
-                .bind(after.position)
-                .fetch_one(pool)
-                .await,
-            Db::Sqlite(pool) => sqlx::query_scalar(SQLITE_COUNT)
-                .bind(after.position)
-                .fetch_one(pool)
-                .await,
+            Db::Postgres(pool) => {
+                sqlx::query_scalar(PG_COUNT)
+                    .bind(after.transaction_id.to_string())
+                    .bind(after.position)
+                    .fetch_one(pool)
+                    .await
+            }
+            Db::Sqlite(pool) => {
+                sqlx::query_scalar(SQLITE_COUNT)
+                    .bind(after.position)
+                    .fetch_one(pool)
+                    .await
+            }
         }
         .map_err(store_error)?;
         Ok(u64::try_from(count).unwrap_or_default())

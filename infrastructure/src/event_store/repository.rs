@@ -83,7 +83,10 @@ impl EventRepository {
         &self.inner.vault
     }
 
-    async fn open(&self, mut events: Vec<SerializedEvent>) -> Result<Vec<SerializedEvent>, PersistenceError> {
+    async fn open(
+        &self,
+        mut events: Vec<SerializedEvent>,
+    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
         for event in &mut events {
             self.inner
                 .vault
@@ -94,7 +97,10 @@ impl EventRepository {
         Ok(events)
     }
 
-    async fn seal(&self, events: &[SerializedEvent]) -> Result<Vec<SerializedEvent>, PersistenceError> {
+    async fn seal(
+        &self,
+        events: &[SerializedEvent],
+    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
         let mut sealed = events.to_vec();
         for event in &mut sealed {
             let tenant = event
@@ -114,7 +120,10 @@ impl EventRepository {
 }
 
 impl PersistedEventRepository for EventRepository {
-    async fn get_events<A: Aggregate>(&self, aggregate_id: &str) -> Result<Vec<SerializedEvent>, PersistenceError> {
+    async fn get_events<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
         let events = match &self.inner.backend {
             Backend::Postgres(repo) => repo.get_events::<A>(aggregate_id).await?,
             Backend::Sqlite(repo) => repo.get_events::<A>(aggregate_id).await?,
@@ -128,13 +137,22 @@ impl PersistedEventRepository for EventRepository {
         last_sequence: usize,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
         let events = match &self.inner.backend {
-            Backend::Postgres(repo) => repo.get_last_events::<A>(aggregate_id, last_sequence).await?,
-            Backend::Sqlite(repo) => repo.get_last_events::<A>(aggregate_id, last_sequence).await?,
+            Backend::Postgres(repo) => {
+                repo.get_last_events::<A>(aggregate_id, last_sequence)
+                    .await?
+            }
+            Backend::Sqlite(repo) => {
+                repo.get_last_events::<A>(aggregate_id, last_sequence)
+                    .await?
+            }
         };
         self.open(events).await
     }
 
-    async fn get_snapshot<A: Aggregate>(&self, _aggregate_id: &str) -> Result<Option<SerializedSnapshot>, PersistenceError> {
+    async fn get_snapshot<A: Aggregate>(
+        &self,
+        _aggregate_id: &str,
+    ) -> Result<Option<SerializedSnapshot>, PersistenceError> {
         Ok(None)
     }
 
@@ -158,12 +176,17 @@ impl PersistedEventRepository for EventRepository {
                 self.inner.signal.appended();
                 Ok(())
             }
-            Err(error) if is_sqlite_unique_violation(&error) => Err(PersistenceError::OptimisticLockError),
+            Err(error) if is_sqlite_unique_violation(&error) => {
+                Err(PersistenceError::OptimisticLockError)
+            }
             Err(error) => Err(error),
         }
     }
 
-    async fn stream_events<A: Aggregate>(&self, aggregate_id: &str) -> Result<ReplayStream, PersistenceError> {
+    async fn stream_events<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<ReplayStream, PersistenceError> {
         let events = self.get_events::<A>(aggregate_id).await?;
         let (mut feed, stream) = ReplayStream::new(events.len().max(1));
         tokio::spawn(async move {

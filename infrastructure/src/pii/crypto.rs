@@ -30,7 +30,8 @@ impl MasterKey {
         let bytes = B64
             .decode(encoded.trim())
             .map_err(|_| MasterKeyError::Malformed)?;
-        let cipher = XChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| MasterKeyError::Malformed)?;
+        let cipher =
+            XChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| MasterKeyError::Malformed)?;
         Ok(Self(cipher))
     }
 
@@ -94,7 +95,13 @@ impl DataKey {
 fn seal(cipher: &XChaCha20Poly1305, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, SealError> {
     let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
     let ciphertext = cipher
-        .encrypt(&nonce, Payload { msg: plaintext, aad })
+        .encrypt(
+            &nonce,
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
         .map_err(|_| SealError)?;
     let mut out = nonce.to_vec();
     out.extend(ciphertext);
@@ -107,7 +114,13 @@ fn open(cipher: &XChaCha20Poly1305, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>
     }
     let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
     cipher
-        .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad })
+        .decrypt(
+            XNonce::from_slice(nonce),
+            Payload {
+                msg: ciphertext,
+                aad,
+            },
+        )
         .map_err(|_| SealError)
 }
 

@@ -9,6 +9,9 @@ use uuid::Uuid;
 
 const SEALED_MARKER: &str = "$sealed";
 
+/// A subject's data key and its id.
+type KeyEntry = (Uuid, DataKey);
+
 #[derive(Debug, thiserror::Error)]
 pub enum PiiError {
     #[error("a personal-data field is malformed: {0}")]
@@ -85,7 +88,11 @@ impl PiiVault {
     pub async fn open_payload(&self, payload: &mut Value) -> Result<(), PiiError> {
         let mut key_ids = BTreeSet::new();
         visit(payload, SEALED_MARKER, &mut |inner| {
-            if let Some(Ok(id)) = inner.get("key").and_then(Value::as_str).map(Uuid::parse_str) {
+            if let Some(Ok(id)) = inner
+                .get("key")
+                .and_then(Value::as_str)
+                .map(Uuid::parse_str)
+            {
                 key_ids.insert(id);
             }
         });
@@ -112,7 +119,8 @@ impl PiiVault {
             let plaintext = key
                 .open(field("nonce")?, field("data")?, &field_aad(key_id, subject))
                 .map_err(|_| PiiError::Corrupted)?;
-            let value: Value = serde_json::from_slice(&plaintext).map_err(|_| PiiError::Corrupted)?;
+            let value: Value =
+                serde_json::from_slice(&plaintext).map_err(|_| PiiError::Corrupted)?;
             Ok(json!({ PII_MARKER: { "subject": subject, "value": value } }))
         })
     }
@@ -139,7 +147,7 @@ impl PiiVault {
         Ok(deleted > 0)
     }
 
-    async fn key_for_subject(&self, tenant_id: &str, subject: &str) -> Result<(Uuid, DataKey), PiiError> {
+    async fn key_for_subject(&self, tenant_id: &str, subject: &str) -> Result<KeyEntry, PiiError> {
         if let Some(found) = self.select_by_subject(subject).await? {
             return Ok(found);
         }
@@ -174,16 +182,25 @@ impl PiiVault {
         // Another writer may have won the race: use whichever key is stored.
         self.select_by_subject(subject)
             .await?
-            .ok_or(PiiError::Malformed("subject key vanished while being created"))
+            .ok_or(PiiError::Malformed(
+                "subject key vanished while being created",
+            ))
     }
 
-    async fn select_by_subject(&self, subject: &str) -> Result<Option<(Uuid, DataKey)>, PiiError> {
+    async fn select_by_subject(&self, subject: &str) -> Result<Option<KeyEntry>, PiiError> {
         const SELECT: &str = "SELECT key_id, wrapped_key FROM subject_keys WHERE subject_id = $1";
         let row: Option<(Uuid, Vec<u8>)> = match &self.db {
-            Db::Postgres(pool) => sqlx::query_as(SELECT).bind(subject).fetch_optional(pool).await?,
+            Db::Postgres(pool) => {
+                sqlx::query_as(SELECT)
+                    .bind(subject)
+                    .fetch_optional(pool)
+                    .await?
+            }
             Db::Sqlite(pool) => {
-                let row: Option<(String, Vec<u8>)> =
-                    sqlx::query_as(SELECT).bind(subject).fetch_optional(pool).await?;
+                let row: Option<(String, Vec<u8>)> = sqlx::query_as(SELECT)
+                    .bind(subject)
+                    .fetch_optional(pool)
+                    .await?;
                 row.map(|(id, wrapped)| {
                     Uuid::parse_str(&id)
                         .map(|id| (id, wrapped))
@@ -199,7 +216,12 @@ impl PiiVault {
     async fn key_by_id(&self, key_id: Uuid) -> Result<Option<DataKey>, PiiError> {
         const SELECT: &str = "SELECT subject_id, wrapped_key FROM subject_keys WHERE key_id = $1";
         let row: Option<(String, Vec<u8>)> = match &self.db {
-            Db::Postgres(pool) => sqlx::query_as(SELECT).bind(key_id).fetch_optional(pool).await?,
+            Db::Postgres(pool) => {
+                sqlx::query_as(SELECT)
+                    .bind(key_id)
+                    .fetch_optional(pool)
+                    .await?
+            }
             Db::Sqlite(pool) => {
                 sqlx::query_as(SELECT)
                     .bind(key_id.to_string())
@@ -233,11 +255,14 @@ fn visit(value: &Value, marker: &str, f: &mut dyn FnMut(&Map<String, Value>)) {
     }
 }
 
+/// Turns the inner object of a marked object into its replacement.
+type Rewrite<'a> = dyn FnMut(&Map<String, Value>) -> Result<Value, PiiError> + 'a;
+
 /// Replaces every `{marker: {...}}` object in `value` by what `f` makes of its inner object.
 fn transform(
     value: &mut Value,
     marker: &str,
-    f: &mut dyn FnMut(&Map<String, Value>) -> Result<Value, PiiError>,
+    f: &mut Rewrite<'_>,
 ) -> Result<(), PiiError> {
     match value {
         Value::Object(map) => {

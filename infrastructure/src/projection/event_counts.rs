@@ -24,8 +24,11 @@ impl ReadModel for EventCounts {
 
     async fn write(&self, tx: &mut DbTx, events: &[RecordedEvent]) -> Result<(), sqlx::Error> {
         for ((tenant, event_type), count) in event_counts::increments(events) {
-            tx.execute(UPSERT, &[Arg::Text(tenant), Arg::Text(event_type), Arg::I64(count)])
-                .await?;
+            tx.execute(
+                UPSERT,
+                &[Arg::Text(tenant), Arg::Text(event_type), Arg::I64(count)],
+            )
+            .await?;
         }
         Ok(())
     }

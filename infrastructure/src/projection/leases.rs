@@ -36,12 +36,18 @@ const ACQUIRE: &str = "
 INSERT INTO projector_leases (name, owner, expires_at_ms) VALUES ($1, $2, $3)
 ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at_ms = excluded.expires_at_ms
  WHERE projector_leases.owner = excluded.owner OR projector_leases.expires_at_ms < $4";
-const RELEASE: &str = "UPDATE projector_leases SET expires_at_ms = 0 WHERE name = $1 AND owner = $2";
+const RELEASE: &str =
+    "UPDATE projector_leases SET expires_at_ms = 0 WHERE name = $1 AND owner = $2";
 const HOLDER: &str = "SELECT owner, expires_at_ms FROM projector_leases WHERE name = $1";
 
 #[async_trait]
 impl LeaseStore for SqlLeaseStore {
-    async fn try_acquire(&self, name: &str, owner: &str, ttl: Duration) -> Result<bool, ProjectionError> {
+    async fn try_acquire(
+        &self,
+        name: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<bool, ProjectionError> {
         let now = now_ms();
         let ttl = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
         let taken = self

@@ -64,8 +64,18 @@ impl<M: ReadModel> Projector for SqlProjector<M> {
             .await
             .map_err(unexpected)?;
         let (transaction_id, position): (i64, i64) = match &self.db {
-            Db::Postgres(pool) => sqlx::query_as(SELECT_CHECKPOINT).bind(name).fetch_one(pool).await,
-            Db::Sqlite(pool) => sqlx::query_as(SELECT_CHECKPOINT).bind(name).fetch_one(pool).await,
+            Db::Postgres(pool) => {
+                sqlx::query_as(SELECT_CHECKPOINT)
+                    .bind(name)
+                    .fetch_one(pool)
+                    .await
+            }
+            Db::Sqlite(pool) => {
+                sqlx::query_as(SELECT_CHECKPOINT)
+                    .bind(name)
+                    .fetch_one(pool)
+                    .await
+            }
         }
         .map_err(unexpected)?;
         Ok(Position {
@@ -74,7 +84,12 @@ impl<M: ReadModel> Projector for SqlProjector<M> {
         })
     }
 
-    async fn apply(&self, from: Position, to: Position, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
+    async fn apply(
+        &self,
+        from: Position,
+        to: Position,
+        events: &[RecordedEvent],
+    ) -> Result<(), ProjectionError> {
         let name = self.model.name();
         let mut tx = self.db.begin().await.map_err(unexpected)?;
         let sql = match &self.db {
@@ -98,7 +113,10 @@ impl<M: ReadModel> Projector for SqlProjector<M> {
             // Dropping the transaction rolls it back.
             return Err(ProjectionError::CheckpointMoved(name.to_string()));
         }
-        self.model.write(&mut tx, events).await.map_err(unexpected)?;
+        self.model
+            .write(&mut tx, events)
+            .await
+            .map_err(unexpected)?;
         tx.commit().await.map_err(unexpected)
     }
 
