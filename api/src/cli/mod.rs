@@ -1,6 +1,7 @@
 //! The `lyo` command line (see `docs/operations.md` and the shared interface contract).
 
 mod projections;
+mod understand;
 
 use crate::platform::{Migrate, Platform};
 use crate::telemetry::init_tracing;
@@ -31,19 +32,28 @@ pub enum Command {
         #[command(subcommand)]
         command: projections::ProjectionsCommand,
     },
+    /// Print, as one JSON object, what the assistant understands in a message.
+    Understand(understand::UnderstandArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let settings = Settings::load(cli.config.as_deref())?;
-    init_tracing(settings.log_format);
+    // Commands that touch the database read the settings and set up logging; `understand` is
+    // pure and offline and needs neither.
+    let config = cli.config;
+    let settings = || -> anyhow::Result<Settings> {
+        let settings = Settings::load(config.as_deref())?;
+        init_tracing(settings.log_format);
+        Ok(settings)
+    };
     match cli.command {
-        Command::Serve => crate::serve::serve(settings).await?,
+        Command::Serve => crate::serve::serve(settings()?).await?,
         Command::Migrate => {
-            let (platform, _) = Platform::open(settings, Migrate::Yes).await?;
+            let (platform, _) = Platform::open(settings()?, Migrate::Yes).await?;
             tracing::info!(backend = ?platform.db.backend(), "migrations applied");
             platform.close().await;
         }
-        Command::Projections { command } => projections::run(settings, command).await?,
+        Command::Projections { command } => projections::run(settings()?, command).await?,
+        Command::Understand(args) => understand::run(args)?,
     }
     Ok(ExitCode::SUCCESS)
 }
