@@ -200,3 +200,67 @@ async fn a_projector_killed_mid_batch_resumes_to_the_rebuilt_state(backend: Back
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+async fn lease_holder_pid(db: &Db) -> Option<u32> {
+    const SQL: &str =
+        "SELECT owner FROM projector_leases WHERE name = 'event_counts' AND expires_at_ms > $1";
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let owner: Option<String> = match db {
+        Db::Postgres(pool) => sqlx::query_scalar(SQL).bind(now).fetch_optional(pool).await,
+        Db::Sqlite(pool) => sqlx::query_scalar(SQL).bind(now).fetch_optional(pool).await,
+    }
+    .unwrap();
+    // owner = host:pid:nonce
+    owner.and_then(|o| o.split(':').nth(1).and_then(|pid| pid.parse().ok()))
+}
+
+/// Two `lyo serve` processes on one Postgres: the projector runs in exactly one of them, and
+/// the other takes it over when that one is killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_share_a_projector_and_the_survivor_takes_over() {
+    let test_db = TestDb::migrated(Backend::Postgres).await;
+    let db = test_db.connect().await;
+    let dir = temp_dir();
+    let key = master_key();
+    let env = [
+        ("DATABASE_URL", test_db.url.as_str()),
+        ("LYO_MASTER_KEY", key.as_str()),
+        ("LYO_PROJECTOR_LEASE_TTL_MS", "500"),
+    ];
+    let first = Server::start(&dir, &env).await;
+    let second = Server::start(&dir, &env).await;
+    let pids = [first.child.id(), second.child.id()];
+    eventually(
+        Duration::from_secs(30),
+        "one server to hold the projector",
+        || async {
+            lease_holder_pid(&db)
+                .await
+                .is_some_and(|pid| pids.contains(&pid))
+        },
+    )
+    .await;
+    let holder = lease_holder_pid(&db).await.unwrap();
+    // It stays with one holder across several renewals.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(lease_holder_pid(&db).await, Some(holder));
+
+    let (dead, survivor) = if holder == pids[0] {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    dead.kill();
+    let survivor_pid = survivor.child.id();
+    eventually(
+        Duration::from_secs(30),
+        "the survivor to take over",
+        || async { lease_holder_pid(&db).await == Some(survivor_pid) },
+    )
+    .await;
+    assert!(survivor.terminate().success());
+    std::fs::remove_dir_all(dir).unwrap();
+}

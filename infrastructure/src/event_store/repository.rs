@@ -166,6 +166,7 @@ impl PersistedEventRepository for EventRepository {
                 "snapshots are not supported: use PersistedEventStore::new_event_store",
             )));
         }
+        let started = std::time::Instant::now();
         let sealed = self.seal(events).await?;
         let result = match &self.inner.backend {
             Backend::Postgres(repo) => repo.persist::<A>(&sealed, None).await,
@@ -174,12 +175,24 @@ impl PersistedEventRepository for EventRepository {
         match result {
             Ok(()) => {
                 self.inner.signal.appended();
+                metrics::counter!("lyo_events_appended_total", "aggregate_type" => A::TYPE)
+                    .increment(events.len() as u64);
+                metrics::histogram!("lyo_event_append_duration_seconds", "aggregate_type" => A::TYPE)
+                    .record(started.elapsed().as_secs_f64());
                 Ok(())
             }
-            Err(error) if is_sqlite_unique_violation(&error) => {
-                Err(PersistenceError::OptimisticLockError)
+            Err(error) => {
+                let error = if is_sqlite_unique_violation(&error) {
+                    PersistenceError::OptimisticLockError
+                } else {
+                    error
+                };
+                if matches!(error, PersistenceError::OptimisticLockError) {
+                    metrics::counter!("lyo_event_append_conflicts_total", "aggregate_type" => A::TYPE)
+                        .increment(1);
+                }
+                Err(error)
             }
-            Err(error) => Err(error),
         }
     }
 

@@ -259,11 +259,7 @@ fn visit(value: &Value, marker: &str, f: &mut dyn FnMut(&Map<String, Value>)) {
 type Rewrite<'a> = dyn FnMut(&Map<String, Value>) -> Result<Value, PiiError> + 'a;
 
 /// Replaces every `{marker: {...}}` object in `value` by what `f` makes of its inner object.
-fn transform(
-    value: &mut Value,
-    marker: &str,
-    f: &mut Rewrite<'_>,
-) -> Result<(), PiiError> {
+fn transform(value: &mut Value, marker: &str, f: &mut Rewrite<'_>) -> Result<(), PiiError> {
     match value {
         Value::Object(map) => {
             if let (1, Some(Value::Object(inner))) = (map.len(), map.get(marker)) {
