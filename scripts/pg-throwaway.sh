@@ -51,8 +51,12 @@ pg_throwaway_stop() {
 pg_throwaway_start() {
   pg_ensure_installed || return 1
   PG_BIN=$(pg_find_bindir)
-  PG_TMP=$(mktemp -d "${TMPDIR:-/tmp}/lyo-pg.XXXXXX")
+  # /tmp, not TMPDIR: as root the cluster runs as another user, who must reach the directory.
+  PG_TMP=$(mktemp -d /tmp/lyo-pg.XXXXXX)
   PG_AS=""
+  trap pg_throwaway_stop EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
   if [ "$(id -u)" = 0 ]; then
     local user=postgres
     if ! id "$user" >/dev/null 2>&1; then
@@ -63,8 +67,6 @@ pg_throwaway_start() {
     chmod 700 "$PG_TMP"
     PG_AS="runuser -u $user --"
   fi
-  trap pg_throwaway_stop EXIT
-  trap 'exit 130' INT TERM
   local port
   port=$(pg_free_port) || { echo "scripts: no free port" >&2; return 1; }
   $PG_AS "$PG_BIN/initdb" -D "$PG_TMP/data" -U lyo --auth=trust -E UTF8 --no-sync >"$PG_TMP/initdb.log" 2>&1 \

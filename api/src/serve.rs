@@ -1,8 +1,9 @@
 //! `lyo serve`: HTTP plus background workers, with graceful shutdown.
 //!
 //! On SIGTERM or ctrl-c: stop accepting, let in-flight requests finish (bounded by
-//! `LYO_SHUTDOWN_GRACE_SECS`), then stop the workers (each finishes or abandons its current
-//! batch; an abandoned batch is rolled back and replayed by whoever holds the lease next).
+//! `LYO_SHUTDOWN_GRACE_SECS`), then stop the workers (each finishes its current batch; after
+//! the grace period they are abandoned, and an abandoned batch is rolled back and replayed by
+//! whoever holds the lease next).
 
 use crate::http::{router, AppState};
 use crate::platform::{Migrate, Platform};
@@ -10,7 +11,7 @@ use crate::telemetry::metrics_handle;
 use anyhow::Context;
 use lyo_infrastructure::config::{Provisioned, Settings};
 use secrecy::ExposeSecret;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -20,8 +21,16 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     } else {
         Migrate::No
     };
+    // The recorder first, so that the workers' first metrics are kept.
+    let metrics = metrics_handle();
     let (platform, provisioned) = Platform::open(settings, migrate).await?;
     announce(&platform.settings, &provisioned);
+
+    // Bind before starting workers: a taken port then fails fast, holding no lease.
+    let listener = TcpListener::bind(platform.settings.bind)
+        .await
+        .with_context(|| format!("binding {}", platform.settings.bind))?;
+    let address = listener.local_addr()?;
 
     let workers = CancellationToken::new();
     let mut tasks = Vec::new();
@@ -29,16 +38,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         let runner = platform.runner(projector.clone());
         tasks.push(tokio::spawn(runner.run(workers.child_token())));
     }
-
-    let listener = TcpListener::bind(platform.settings.bind)
-        .await
-        .with_context(|| format!("binding {}", platform.settings.bind))?;
-    let address = listener.local_addr()?;
     tracing::info!(%address, backend = ?platform.db.backend(), "lyo is listening");
 
     let app = router(AppState {
         db: platform.db.clone(),
-        metrics: metrics_handle(),
+        metrics,
     });
     let stopping = CancellationToken::new();
     tokio::spawn(wait_for_signal(stopping.clone()));
@@ -54,11 +58,18 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 
     tracing::info!("stopping workers");
     workers.cancel();
-    let joined = tokio::time::timeout(grace, futures_join(tasks)).await;
-    if joined.is_err() {
-        tracing::warn!("workers did not stop within the grace period");
+    let aborts: Vec<_> = tasks.iter().map(|t| t.abort_handle()).collect();
+    if tokio::time::timeout(grace, futures_join(tasks))
+        .await
+        .is_err()
+    {
+        // An abandoned batch is rolled back; its lease expires and another process replays it.
+        tracing::warn!("workers did not stop within the grace period; abandoning them");
+        aborts.iter().for_each(|a| a.abort());
     }
-    platform.close().await;
+    if tokio::time::timeout(grace, platform.close()).await.is_err() {
+        tracing::warn!("database connections did not close within the grace period");
+    }
     tracing::info!("lyo stopped");
     Ok(())
 }
@@ -111,11 +122,20 @@ fn announce(settings: &Settings, provisioned: &Provisioned) {
         let _ = writeln!(err, "lyo: generated the master key into {}", path.display());
     }
     if let Some((path, token)) = &provisioned.generated_admin_token {
-        let _ = writeln!(
-            err,
-            "lyo: generated the admin token into {}: {}",
-            path.display(),
-            token.expose_secret()
-        );
+        // Shown once, and only to a person at a terminal: stderr may be a log stream.
+        if std::io::stderr().is_terminal() {
+            let _ = writeln!(
+                err,
+                "lyo: generated the admin token into {}: {}",
+                path.display(),
+                token.expose_secret()
+            );
+        } else {
+            let _ = writeln!(
+                err,
+                "lyo: generated the admin token into {}",
+                path.display()
+            );
+        }
     }
 }

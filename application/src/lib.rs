@@ -7,3 +7,15 @@
 pub mod event_log;
 pub mod metadata;
 pub mod projection;
+
+/// An error and its sources, `outer: inner: innermost`, for logging causes once and whole.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -20,7 +20,10 @@ fn main() -> io::Result<()> {
     )?;
     writeln!(out, "```sh")?;
     writeln!(out, "cargo bench -p lyo-domain --bench understanding")?;
-    writeln!(out, "cargo run -p lyo-domain --example understanding_report > docs/understanding-accuracy.md")?;
+    writeln!(
+        out,
+        "cargo run -p lyo-domain --example understanding_report > docs/understanding-accuracy.md"
+    )?;
     writeln!(out, "```\n")?;
     writeln!(
         out,

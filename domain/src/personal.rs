@@ -16,10 +16,22 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub const PII_MARKER: &str = "$pii";
 
 /// A value that is personal data of `subject`, or its redacted remains after erasure.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Its `Debug` shows the subject only, so a logged command or event never prints the value.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Personal<T> {
     subject: SubjectId,
     value: Option<T>,
+}
+
+impl<T> std::fmt::Debug for Personal<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let value = if self.value.is_some() {
+            "<personal>"
+        } else {
+            "<redacted>"
+        };
+        write!(f, "Personal({}, {value})", self.subject)
+    }
 }
 
 impl<T> Personal<T> {
@@ -112,6 +124,12 @@ mod tests {
         assert_eq!(json["$pii"]["subject"], subject.to_string());
         let back: Personal<String> = serde_json::from_value(json).unwrap();
         assert_eq!(back.value().map(String::as_str), Some("Rossi"));
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_value() {
+        let shown = format!("{:?}", Personal::new(SubjectId::new(), "Rossi".to_string()));
+        assert!(!shown.contains("Rossi"), "{shown}");
     }
 
     #[test]

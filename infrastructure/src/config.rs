@@ -109,7 +109,7 @@ impl Settings {
                 .or_else(|| from_file.get(name).cloned())
         };
         let secret = |name: &str| get(name).map(SecretString::from);
-        Ok(Self {
+        Self {
             database_url: get("DATABASE_URL"),
             data_dir: PathBuf::from(get("LYO_DATA_DIR").unwrap_or_else(|| "lyo-data".into())),
             bind: parse("LYO_BIND", get("LYO_BIND"), "127.0.0.1:8080".parse().ok())?,
@@ -171,7 +171,36 @@ impl Settings {
                 get("LYO_SHUTDOWN_GRACE_SECS"),
                 Some(20),
             )?),
-        })
+        }
+        .check_bounds()
+    }
+
+    /// Refuses values that would make the service spin or stall.
+    fn check_bounds(self) -> Result<Self, ConfigError> {
+        let at_least = |name: &'static str, value: u128, min: u128| {
+            if value < min {
+                Err(invalid(name, format!("must be at least {min}")))
+            } else {
+                Ok(())
+            }
+        };
+        at_least(
+            "LYO_PROJECTOR_BATCH_SIZE",
+            self.projector_batch_size.into(),
+            1,
+        )?;
+        at_least(
+            "LYO_PROJECTOR_LEASE_TTL_MS",
+            self.projector_lease_ttl.as_millis(),
+            100,
+        )?;
+        at_least(
+            "LYO_PROJECTOR_IDLE_WAIT_MS",
+            self.projector_idle_wait.as_millis(),
+            10,
+        )?;
+        at_least("LYO_DB_MAX_CONNECTIONS", self.max_connections.into(), 1)?;
+        Ok(self)
     }
 
     pub fn is_embedded(&self) -> bool {

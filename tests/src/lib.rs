@@ -158,7 +158,7 @@ pub fn lyo_binary() -> PathBuf {
         .expect("the target directory");
     assert!(
         path.exists(),
-        "{} is missing: build it with `cargo build -p lyo-api --bin lyo` (scripts/test does)",
+        "{} is missing: run the suite with ./scripts/test (the workspace test build makes it)",
         path.display()
     );
     path

@@ -63,8 +63,9 @@ impl Server {
 
     /// SIGTERM, then wait for the exit.
     pub fn terminate(mut self) -> ExitStatus {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+        // The shell's builtin kill: /bin/kill (procps) is missing from minimal images.
+        let status = Command::new("sh")
+            .args(["-c", "kill -TERM \"$0\"", &self.child.id().to_string()])
             .status()
             .expect("run kill");
         assert!(status.success());

@@ -76,6 +76,8 @@ on_both_backends!(
     personal_fields_are_sealed_at_rest_and_opened_on_load,
     erasing_a_subject_redacts_its_fields_and_keeps_its_events,
     a_wrong_master_key_is_an_error_not_an_erasure,
+    a_write_after_erasure_stores_the_subject_redacted,
+    another_tenant_cannot_erase_or_use_a_subject,
 );
 
 async fn personal_fields_are_sealed_at_rest_and_opened_on_load(backend: Backend) {
@@ -113,13 +115,12 @@ async fn erasing_a_subject_redacts_its_fields_and_keeps_its_events(backend: Back
     open_ledger(&platform, tenant, subject).await;
     let before = raw_payloads(&platform.db).await;
 
-    let erased = platform
+    platform
         .repository
         .vault()
         .erase_subject(&tenant.to_string(), &subject.to_string())
         .await
         .unwrap();
-    assert!(erased);
 
     assert_eq!(
         raw_payloads(&platform.db).await,
@@ -143,8 +144,73 @@ async fn a_wrong_master_key_is_an_error_not_an_erasure(backend: Backend) {
     let result = Store::new_event_store(wrong.repository.clone())
         .load_aggregate("ledger-1")
         .await;
-    assert!(
-        result.is_err(),
-        "a key that does not open must not look like an erasure"
+    let error = result
+        .err()
+        .expect("a key that does not open must not look like an erasure");
+    assert!(error.to_string().contains("LYO_MASTER_KEY"), "{error}");
+}
+
+async fn a_write_after_erasure_stores_the_subject_redacted(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let platform = platform(&db, &[]).await;
+    let tenant = TenantId::new();
+    let subject = SubjectId::new();
+    open_ledger(&platform, tenant, subject).await;
+    platform
+        .repository
+        .vault()
+        .erase_subject(&tenant.to_string(), &subject.to_string())
+        .await
+        .unwrap();
+
+    // A command decided before the erasure still carries the value: it must not come back.
+    let cqrs = CqrsFramework::new(
+        Store::new_event_store(platform.repository.clone()),
+        vec![],
+        (),
+    );
+    let metadata = EventMetadata {
+        tenant_id: tenant,
+        actor: Actor::system("test"),
+        correlation_id: "c".into(),
+        causation_id: None,
+        request_id: None,
+    };
+    cqrs.execute_with_metadata(
+        "ledger-2",
+        LedgerCommand::Open {
+            owner: Personal::new(subject, NAME.into()),
+        },
+        metadata.to_map(),
+    )
+    .await
+    .unwrap();
+    for payload in raw_payloads(&platform.db).await {
+        assert!(!payload.contains("Giulia"), "plaintext at rest: {payload}");
+    }
+    let ledger = Store::new_event_store(platform.repository.clone())
+        .load_aggregate("ledger-2")
+        .await
+        .unwrap()
+        .aggregate;
+    assert!(ledger.owner.unwrap().is_redacted());
+}
+
+async fn another_tenant_cannot_erase_or_use_a_subject(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let platform = platform(&db, &[]).await;
+    let (tenant, other) = (TenantId::new(), TenantId::new());
+    let subject = SubjectId::new();
+    open_ledger(&platform, tenant, subject).await;
+    let refused = platform
+        .repository
+        .vault()
+        .erase_subject(&other.to_string(), &subject.to_string())
+        .await;
+    assert!(refused.is_err());
+    let ledger = load(&platform).await;
+    assert_eq!(
+        ledger.owner.unwrap().value().map(String::as_str),
+        Some(NAME)
     );
 }

@@ -49,15 +49,15 @@ async fn total(db: &Db) -> i64 {
 }
 
 async fn wait_for_total(db: &Db, expected: i64) {
+    wait_for_total_within(db, expected, Duration::from_secs(30)).await
+}
+
+async fn wait_for_total_within(db: &Db, expected: i64, limit: Duration) {
     let db = db.clone();
-    eventually(
-        Duration::from_secs(30),
-        "event_counts to reach the expected total",
-        || {
-            let db = db.clone();
-            async move { total(&db).await == expected }
-        },
-    )
+    eventually(limit, "event_counts to reach the expected total", || {
+        let db = db.clone();
+        async move { total(&db).await == expected }
+    })
     .await;
 }
 
@@ -70,8 +70,16 @@ on_both_backends!(
 
 async fn a_projector_wakes_on_appends_not_on_a_timer(backend: Backend) {
     let db = TestDb::migrated(backend).await;
-    // An idle wait of an hour: only a wake-up signal can make the projector read again.
-    let reader = platform(&db, &[("LYO_PROJECTOR_IDLE_WAIT_MS", "3600000")]).await;
+    // An idle wait and a lease of an hour: only a wake-up signal can make the projector read
+    // again within the few seconds this test waits.
+    let reader = platform(
+        &db,
+        &[
+            ("LYO_PROJECTOR_IDLE_WAIT_MS", "3600000"),
+            ("LYO_PROJECTOR_LEASE_TTL_MS", "3600000"),
+        ],
+    )
+    .await;
     let cancel = CancellationToken::new();
     let running = tokio::spawn(
         reader
@@ -89,9 +97,9 @@ async fn a_projector_wakes_on_appends_not_on_a_timer(backend: Backend) {
     };
     let tenant = TenantId::new();
     deposit(writer.as_ref().unwrap_or(&reader), tenant, "ledger-1", 3).await;
-    wait_for_total(&reader.db, 3).await;
+    wait_for_total_within(&reader.db, 3, Duration::from_secs(5)).await;
     deposit(writer.as_ref().unwrap_or(&reader), tenant, "ledger-1", 2).await;
-    wait_for_total(&reader.db, 5).await;
+    wait_for_total_within(&reader.db, 5, Duration::from_secs(5)).await;
 
     cancel.cancel();
     running.await.unwrap();

@@ -3,7 +3,7 @@
 use crate::platform::{Migrate, Platform};
 use anyhow::{bail, Context};
 use clap::Subcommand;
-use lyo_application::projection::{status, ProjectorStatus};
+use lyo_application::projection::{status, ProjectionError, ProjectorStatus};
 use lyo_infrastructure::config::Settings;
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -107,7 +107,13 @@ async fn rebuild(platform: &Platform, name: &str) -> anyhow::Result<()> {
     let runner = platform.runner(projector.clone());
     let outcome = runner.catch_up().await;
     platform.leases.release(name, &platform.owner).await?;
-    let batches = outcome.context("replaying")?;
+    let batches = match outcome {
+        Err(ProjectionError::LeaseLost(_) | ProjectionError::CheckpointMoved(_)) => {
+            writeln!(out, "reset {name}; a running server took over the replay")?;
+            return Ok(());
+        }
+        other => other.context("replaying")?,
+    };
     let checkpoint = projector.checkpoint().await?;
     writeln!(
         out,

@@ -24,6 +24,9 @@ pub enum ProjectionError {
     CheckpointMoved(String),
     #[error("no projector named `{0}`")]
     UnknownProjector(String),
+    /// Another process took the lease (for example a server, during a long rebuild).
+    #[error("the lease of projector `{0}` was taken by another process")]
+    LeaseLost(String),
     #[error(transparent)]
     Store(#[from] crate::event_log::StoreError),
 }

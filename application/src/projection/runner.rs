@@ -2,6 +2,7 @@
 //! new events, and export its lag.
 
 use super::{LeaseStore, ProjectionError, Projector};
+use crate::error_chain as chain;
 use crate::event_log::{EventLog, Position};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -61,16 +62,34 @@ impl ProjectionRunner {
         Ok(Some(to))
     }
 
-    /// Applies batches until nothing more is readable. Returns how many batches were applied.
-    /// Used by `lyo projections rebuild` and tests; the caller holds the lease.
+    /// Applies batches until no event is left after the checkpoint, waiting while events are
+    /// hidden behind an open transaction and renewing the lease the caller took. Returns how
+    /// many batches were applied. Used by `lyo projections rebuild` and tests.
     pub async fn catch_up(&self) -> Result<u64, ProjectionError> {
+        let name = self.projector.name();
         let mut from = self.projector.checkpoint().await?;
         let mut batches = 0;
-        while let Some(to) = self.step(from).await? {
-            from = to;
-            batches += 1;
+        let mut renew_at = Instant::now() + self.config.lease_ttl / 3;
+        loop {
+            if Instant::now() >= renew_at {
+                if !self
+                    .leases
+                    .try_acquire(name, &self.config.owner, self.config.lease_ttl)
+                    .await?
+                {
+                    return Err(ProjectionError::LeaseLost(name.to_string()));
+                }
+                renew_at = Instant::now() + self.config.lease_ttl / 3;
+            }
+            match self.step(from).await? {
+                Some(to) => {
+                    from = to;
+                    batches += 1;
+                }
+                None if self.log.count_after(from).await? == 0 => return Ok(batches),
+                None => tokio::time::sleep(HORIZON_RETRY).await,
+            }
         }
-        Ok(batches)
     }
 
     /// Runs until `cancel` fires, then releases the lease.
@@ -107,7 +126,7 @@ impl ProjectionRunner {
                         continue;
                     }
                     Err(error) => {
-                        tracing::error!(projector = name, error = %error, "lease renewal failed");
+                        tracing::error!(projector = name, error = %chain(&error), "lease renewal failed");
                         holding = false;
                         pause(&cancel, ERROR_BACKOFF).await;
                         continue;
@@ -133,7 +152,9 @@ impl ProjectionRunner {
                     }
                 }
                 Ok((from, None)) => {
-                    checkpoint = Some(from);
+                    // Reload the stored checkpoint after the wait: a rebuild from another
+                    // process may have reset it, and an idle runner would not notice otherwise.
+                    checkpoint = None;
                     let hidden = self.export_lag(from).await;
                     lag_at = Instant::now();
                     // Events exist that are not readable yet (an older transaction is still
@@ -155,7 +176,7 @@ impl ProjectionRunner {
                     checkpoint = None;
                 }
                 Err(error) => {
-                    tracing::error!(projector = name, error = %error, "projector batch failed");
+                    tracing::error!(projector = name, error = %chain(&error), "projector batch failed");
                     checkpoint = None;
                     pause(&cancel, ERROR_BACKOFF).await;
                 }
@@ -164,7 +185,7 @@ impl ProjectionRunner {
 
         if holding {
             if let Err(error) = self.leases.release(name, &self.config.owner).await {
-                tracing::warn!(projector = name, error = %error, "could not release lease");
+                tracing::warn!(projector = name, error = %chain(&error), "could not release lease");
             }
             metrics::gauge!("lyo_projector_lease_held", "projector" => name).set(0.0);
         }
@@ -182,7 +203,7 @@ impl ProjectionRunner {
                 lag
             }
             Err(error) => {
-                tracing::warn!(projector = name, error = %error, "could not read lag");
+                tracing::warn!(projector = name, error = %chain(&error), "could not read lag");
                 0
             }
         }

@@ -85,7 +85,10 @@ async fn listener(pool: sqlx::PgPool, local: watch::Sender<u64>, cancel: Cancell
         };
         if let Err(error) = listener.listen(CHANNEL).await {
             tracing::warn!(error = %error, "LISTEN failed; retrying");
-            continue;
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+            }
         }
         // Anything may have been appended while we were not listening.
         bump(&local);

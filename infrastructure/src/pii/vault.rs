@@ -20,6 +20,8 @@ pub enum PiiError {
     WrongMasterKey,
     #[error("a sealed personal-data field does not decrypt (corrupted?)")]
     Corrupted,
+    #[error("the subject belongs to another tenant")]
+    TenantMismatch,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -66,13 +68,18 @@ impl PiiVault {
                 .get("subject")
                 .and_then(Value::as_str)
                 .ok_or(PiiError::Malformed("personal value without subject"))?;
+            let redacted = json!({ PII_MARKER: { "subject": subject, "redacted": true } });
             let Some(value) = inner.get("value") else {
                 // Already redacted: nothing left to seal.
-                return Ok(json!({ PII_MARKER: inner }));
+                return Ok(redacted);
             };
-            let (key_id, key) = keys
+            let Some((key_id, key)) = keys
                 .get(subject)
-                .ok_or(PiiError::Malformed("subject changed while sealing"))?;
+                .ok_or(PiiError::Malformed("subject changed while sealing"))?
+            else {
+                // The subject was erased: its data is never stored again.
+                return Ok(redacted);
+            };
             let plaintext = serde_json::to_vec(value).map_err(|_| PiiError::Corrupted)?;
             let (nonce, data) = key
                 .seal(&plaintext, &field_aad(*key_id, subject))
@@ -125,31 +132,78 @@ impl PiiVault {
         })
     }
 
-    /// Destroys the subject's key: every field sealed under it becomes unreadable for good.
-    /// Records the erasure (without personal data). Returns whether a key existed.
-    pub async fn erase_subject(&self, tenant_id: &str, subject: &str) -> Result<bool, PiiError> {
-        let mut tx = self.db.begin().await?;
-        let deleted = tx
-            .execute(
-                "DELETE FROM subject_keys WHERE subject_id = $1",
-                &[crate::db::Arg::Text(subject.to_string())],
-            )
-            .await?;
-        tx.execute(
-            "INSERT INTO subject_erasures (subject_id, tenant_id) VALUES ($1, $2)",
-            &[
-                crate::db::Arg::Text(subject.to_string()),
-                crate::db::Arg::Text(tenant_id.to_string()),
-            ],
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(deleted > 0)
+    /// Destroys the subject's key for good: every field sealed under it opens as redacted,
+    /// and the tombstone left in its place makes later writes store the subject's personal
+    /// data as redacted too. Records the erasure (without personal data).
+    pub async fn erase_subject(&self, tenant_id: &str, subject: &str) -> Result<(), PiiError> {
+        const TOMBSTONE_PG: &str = "
+INSERT INTO subject_keys (key_id, subject_id, tenant_id, wrapped_key, erased_at)
+VALUES ($1, $2, $3, NULL, now())
+ON CONFLICT (subject_id) DO UPDATE SET wrapped_key = NULL, erased_at = coalesce(subject_keys.erased_at, now())
+ WHERE subject_keys.tenant_id = excluded.tenant_id";
+        const TOMBSTONE_SQLITE: &str = "
+INSERT INTO subject_keys (key_id, subject_id, tenant_id, wrapped_key, erased_at)
+VALUES ($1, $2, $3, NULL, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+ON CONFLICT (subject_id) DO UPDATE SET wrapped_key = NULL,
+       erased_at = coalesce(subject_keys.erased_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+ WHERE subject_keys.tenant_id = excluded.tenant_id";
+        const RECORD: &str = "INSERT INTO subject_erasures (subject_id, tenant_id) VALUES ($1, $2)";
+        let key_id = Uuid::new_v4();
+        let changed = match &self.db {
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let changed = sqlx::query(TOMBSTONE_PG)
+                    .bind(key_id)
+                    .bind(subject)
+                    .bind(tenant_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                sqlx::query(RECORD)
+                    .bind(subject)
+                    .bind(tenant_id)
+                    .execute(&mut *tx)
+                    .await?;
+                if changed == 1 {
+                    tx.commit().await?;
+                }
+                changed
+            }
+            Db::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                let changed = sqlx::query(TOMBSTONE_SQLITE)
+                    .bind(key_id.to_string())
+                    .bind(subject)
+                    .bind(tenant_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                sqlx::query(RECORD)
+                    .bind(subject)
+                    .bind(tenant_id)
+                    .execute(&mut *tx)
+                    .await?;
+                if changed == 1 {
+                    tx.commit().await?;
+                }
+                changed
+            }
+        };
+        if changed == 1 {
+            Ok(())
+        } else {
+            Err(PiiError::TenantMismatch)
+        }
     }
 
-    async fn key_for_subject(&self, tenant_id: &str, subject: &str) -> Result<KeyEntry, PiiError> {
-        if let Some(found) = self.select_by_subject(subject).await? {
-            return Ok(found);
+    /// The subject's live key, created on first use; `None` once the subject is erased.
+    async fn key_for_subject(
+        &self,
+        tenant_id: &str,
+        subject: &str,
+    ) -> Result<Option<KeyEntry>, PiiError> {
+        if let Some(stored) = self.select_by_subject(tenant_id, subject).await? {
+            return Ok(stored);
         }
         let key_id = Uuid::new_v4();
         let key = DataKey::generate();
@@ -179,17 +233,23 @@ impl PiiVault {
                     .await?;
             }
         }
-        // Another writer may have won the race: use whichever key is stored.
-        self.select_by_subject(subject)
+        // Another writer (or an erasure) may have won the race: use whatever is stored.
+        self.select_by_subject(tenant_id, subject)
             .await?
             .ok_or(PiiError::Malformed(
                 "subject key vanished while being created",
             ))
     }
 
-    async fn select_by_subject(&self, subject: &str) -> Result<Option<KeyEntry>, PiiError> {
-        const SELECT: &str = "SELECT key_id, wrapped_key FROM subject_keys WHERE subject_id = $1";
-        let row: Option<(Uuid, Vec<u8>)> = match &self.db {
+    /// `None`: no row; `Some(None)`: erased; `Some(Some(key))`: live.
+    async fn select_by_subject(
+        &self,
+        tenant_id: &str,
+        subject: &str,
+    ) -> Result<Option<Option<KeyEntry>>, PiiError> {
+        const SELECT: &str =
+            "SELECT key_id, tenant_id, wrapped_key FROM subject_keys WHERE subject_id = $1";
+        let row: Option<(Uuid, String, Option<Vec<u8>>)> = match &self.db {
             Db::Postgres(pool) => {
                 sqlx::query_as(SELECT)
                     .bind(subject)
@@ -197,25 +257,34 @@ impl PiiVault {
                     .await?
             }
             Db::Sqlite(pool) => {
-                let row: Option<(String, Vec<u8>)> = sqlx::query_as(SELECT)
+                let row: Option<(String, String, Option<Vec<u8>>)> = sqlx::query_as(SELECT)
                     .bind(subject)
                     .fetch_optional(pool)
                     .await?;
-                row.map(|(id, wrapped)| {
+                row.map(|(id, tenant, wrapped)| {
                     Uuid::parse_str(&id)
-                        .map(|id| (id, wrapped))
+                        .map(|id| (id, tenant, wrapped))
                         .map_err(|_| PiiError::Malformed("stored key id"))
                 })
                 .transpose()?
             }
         };
-        row.map(|(key_id, wrapped)| Ok((key_id, self.unwrap(key_id, subject, &wrapped)?)))
+        let Some((key_id, stored_tenant, wrapped)) = row else {
+            return Ok(None);
+        };
+        if stored_tenant != tenant_id {
+            return Err(PiiError::TenantMismatch);
+        }
+        wrapped
+            .map(|wrapped| Ok((key_id, self.unwrap(key_id, subject, &wrapped)?)))
             .transpose()
+            .map(Some)
     }
 
+    /// The key a sealed field names; `None` when it was destroyed.
     async fn key_by_id(&self, key_id: Uuid) -> Result<Option<DataKey>, PiiError> {
         const SELECT: &str = "SELECT subject_id, wrapped_key FROM subject_keys WHERE key_id = $1";
-        let row: Option<(String, Vec<u8>)> = match &self.db {
+        let row: Option<(String, Option<Vec<u8>>)> = match &self.db {
             Db::Postgres(pool) => {
                 sqlx::query_as(SELECT)
                     .bind(key_id)
@@ -229,8 +298,10 @@ impl PiiVault {
                     .await?
             }
         };
-        row.map(|(subject, wrapped)| self.unwrap(key_id, &subject, &wrapped))
-            .transpose()
+        match row {
+            Some((subject, Some(wrapped))) => Ok(Some(self.unwrap(key_id, &subject, &wrapped)?)),
+            _ => Ok(None),
+        }
     }
 
     fn unwrap(&self, key_id: Uuid, subject: &str, wrapped: &[u8]) -> Result<DataKey, PiiError> {
@@ -264,6 +335,11 @@ fn transform(value: &mut Value, marker: &str, f: &mut Rewrite<'_>) -> Result<(),
         Value::Object(map) => {
             if let (1, Some(Value::Object(inner))) = (map.len(), map.get(marker)) {
                 *value = f(inner)?;
+            } else if map.contains_key(marker) {
+                // Fail closed: never store a marked value we do not know how to seal.
+                return Err(PiiError::Malformed(
+                    "a marked object must be exactly {marker: {...}}",
+                ));
             } else {
                 for v in map.values_mut() {
                     transform(v, marker, f)?;

@@ -59,25 +59,35 @@ impl<M: ReadModel> Projector for SqlProjector<M> {
 
     async fn checkpoint(&self) -> Result<Position, ProjectionError> {
         let name = self.model.name();
-        self.db
-            .execute(ENSURE_CHECKPOINT, &[Arg::Text(name.into())])
-            .await
-            .map_err(unexpected)?;
-        let (transaction_id, position): (i64, i64) = match &self.db {
-            Db::Postgres(pool) => {
-                sqlx::query_as(SELECT_CHECKPOINT)
-                    .bind(name)
-                    .fetch_one(pool)
-                    .await
+        let select = || async {
+            match &self.db {
+                Db::Postgres(pool) => {
+                    sqlx::query_as(SELECT_CHECKPOINT)
+                        .bind(name)
+                        .fetch_optional(pool)
+                        .await
+                }
+                Db::Sqlite(pool) => {
+                    sqlx::query_as(SELECT_CHECKPOINT)
+                        .bind(name)
+                        .fetch_optional(pool)
+                        .await
+                }
             }
-            Db::Sqlite(pool) => {
-                sqlx::query_as(SELECT_CHECKPOINT)
-                    .bind(name)
-                    .fetch_one(pool)
+            .map_err(unexpected)
+        };
+        // Read first: an idle runner reloads its checkpoint often and must not write to do so.
+        let row: Option<(i64, i64)> = match select().await? {
+            Some(row) => Some(row),
+            None => {
+                self.db
+                    .execute(ENSURE_CHECKPOINT, &[Arg::Text(name.into())])
                     .await
+                    .map_err(unexpected)?;
+                select().await?
             }
-        }
-        .map_err(unexpected)?;
+        };
+        let (transaction_id, position) = row.unwrap_or_default();
         Ok(Position {
             transaction_id,
             position,
