@@ -10,3 +10,4 @@ pub mod db;
 pub mod event_store;
 pub mod pii;
 pub mod projection;
+pub mod whatsapp;

@@ -1,0 +1,1 @@
+//! Availability: free slots and nearest alternatives (issue 5). Being built.

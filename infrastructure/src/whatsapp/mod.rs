@@ -1,0 +1,1 @@
+//! The WhatsApp Cloud API webhook: signature verification and envelope normalisation (issue 3). Being built.
