@@ -1,16 +1,24 @@
 //! Opens everything a command needs on the configured backend.
 
 use anyhow::Context;
+use cqrs_es::persist::PersistedEventStore;
 use lyo_application::event_log::EventLog;
 use lyo_application::projection::runner::{ProjectionRunner, RunnerConfig};
 use lyo_application::projection::{LeaseStore, Projector};
+use lyo_application::tenants::TenantService;
+use lyo_domain::tenant::Tenant;
 use lyo_infrastructure::config::{provision, Provisioned, Settings};
 use lyo_infrastructure::db::Db;
 use lyo_infrastructure::event_store::{AppendSignal, EventRepository, SqlEventLog};
 use lyo_infrastructure::pii::PiiVault;
-use lyo_infrastructure::projection::{all_projectors, SqlLeaseStore};
+use lyo_infrastructure::projection::{
+    all_projectors, DirectoryCache, SqlLeaseStore, SqlTenantDirectory,
+};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
+
+/// Tenant administration over the configured event store.
+pub type Tenants = TenantService<PersistedEventStore<EventRepository, Tenant>>;
 
 pub struct Platform {
     pub settings: Settings,
@@ -19,6 +27,8 @@ pub struct Platform {
     pub log: Arc<dyn EventLog>,
     pub leases: Arc<dyn LeaseStore>,
     pub projectors: Vec<Arc<dyn Projector>>,
+    pub tenants: Arc<Tenants>,
+    pub directory: SqlTenantDirectory,
     /// This process's name in lease tables.
     pub owner: String,
     /// Stops the background signal tasks.
@@ -47,11 +57,22 @@ impl Platform {
         }
         let background = CancellationToken::new();
         let signal = AppendSignal::start(&db, background.clone());
-        let repository =
-            EventRepository::new(&db, PiiVault::new(db.clone(), master_key), signal.clone());
+        let repository = EventRepository::new(
+            &db,
+            PiiVault::new(db.clone(), master_key.clone()),
+            signal.clone(),
+        );
         let log: Arc<dyn EventLog> = Arc::new(SqlEventLog::new(db.clone(), signal));
         let leases: Arc<dyn LeaseStore> = Arc::new(SqlLeaseStore::new(db.clone()));
-        let projectors = all_projectors(&db);
+        let cache = Arc::new(DirectoryCache::default());
+        let projectors = all_projectors(&db, cache.clone());
+        let directory = SqlTenantDirectory::new(db.clone(), cache);
+        let tenants = Arc::new(TenantService::new(
+            PersistedEventStore::new_event_store(repository.clone()),
+            PersistedEventStore::new_event_store(repository.clone()),
+            Box::new(master_key),
+            Box::new(directory.clone()),
+        ));
         Ok((
             Self {
                 settings,
@@ -60,6 +81,8 @@ impl Platform {
                 log,
                 leases,
                 projectors,
+                tenants,
+                directory,
                 owner: process_owner(),
                 background,
             },

@@ -40,10 +40,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     tracing::info!(%address, backend = ?platform.db.backend(), "lyo is listening");
 
-    let app = router(AppState {
-        db: platform.db.clone(),
-        metrics,
-    });
+    let app = router(AppState::new(&platform, metrics));
     let stopping = CancellationToken::new();
     tokio::spawn(wait_for_signal(stopping.clone()));
     let grace = platform.settings.shutdown_grace;

@@ -7,6 +7,7 @@
 pub mod event_log;
 pub mod metadata;
 pub mod projection;
+pub mod tenants;
 
 /// An error and its sources, `outer: inner: innermost`, for logging causes once and whole.
 pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {

@@ -7,4 +7,5 @@
 pub mod availability;
 pub mod ids;
 pub mod personal;
+pub mod tenant;
 pub mod understanding;

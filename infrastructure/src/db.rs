@@ -159,6 +159,7 @@ impl Db {
 pub enum Arg {
     I64(i64),
     Text(String),
+    Null,
 }
 
 /// A transaction on either backend, for adapters whose SQL is the same on both.
@@ -198,6 +199,7 @@ fn bind_pg<'q>(mut query: PgQuery<'q>, args: &'q [Arg]) -> PgQuery<'q> {
         query = match arg {
             Arg::I64(value) => query.bind(*value),
             Arg::Text(value) => query.bind(value.as_str()),
+            Arg::Null => query.bind(None::<String>),
         };
     }
     query
@@ -208,6 +210,7 @@ fn bind_sqlite<'q>(mut query: SqliteQuery<'q>, args: &'q [Arg]) -> SqliteQuery<'
         query = match arg {
             Arg::I64(value) => query.bind(*value),
             Arg::Text(value) => query.bind(value.as_str()),
+            Arg::Null => query.bind(None::<String>),
         };
     }
     query

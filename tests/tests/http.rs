@@ -5,6 +5,7 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use lyo_api::http::{router, AppState};
+use lyo_api::platform::{Migrate, Platform};
 use lyo_api::telemetry::metrics_handle;
 use lyo_tests::{on_both_backends, Backend, TestDb};
 use tower::ServiceExt;
@@ -33,11 +34,11 @@ on_both_backends!(ready_is_503_until_migrations_are_applied);
 
 async fn ready_is_503_until_migrations_are_applied(backend: Backend) {
     let test_db = TestDb::empty(backend).await;
-    let db = test_db.connect().await;
-    let state = AppState {
-        db: db.clone(),
-        metrics: metrics_handle(),
-    };
+    let (platform, _) = Platform::open(lyo_tests::settings(&test_db, &[]), Migrate::No)
+        .await
+        .unwrap();
+    let db = platform.db.clone();
+    let state = AppState::new(&platform, metrics_handle());
     let (status, headers, body) = get(state.clone(), "/ready").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(headers.contains_key("retry-after"));
@@ -71,10 +72,10 @@ async fn ready_is_503_until_migrations_are_applied(backend: Backend) {
 #[tokio::test]
 async fn an_unknown_path_is_404_and_metrics_are_prometheus_text() {
     let test_db = TestDb::empty(Backend::Sqlite).await;
-    let state = AppState {
-        db: test_db.connect().await,
-        metrics: metrics_handle(),
-    };
+    let (platform, _) = Platform::open(lyo_tests::settings(&test_db, &[]), Migrate::No)
+        .await
+        .unwrap();
+    let state = AppState::new(&platform, metrics_handle());
     let (status, _, _) = get(state.clone(), "/nope").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let response = router(state)

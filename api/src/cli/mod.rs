@@ -1,6 +1,7 @@
 //! The `lyo` command line (see `docs/operations.md` and the shared interface contract).
 
 mod projections;
+mod tenant;
 mod understand;
 
 use crate::platform::{Migrate, Platform};
@@ -32,6 +33,11 @@ pub enum Command {
         #[command(subcommand)]
         command: projections::ProjectionsCommand,
     },
+    /// Administer tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: tenant::TenantCommand,
+    },
     /// Print, as one JSON object, what the assistant understands in a message.
     Understand(understand::UnderstandArgs),
 }
@@ -53,6 +59,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             platform.close().await;
         }
         Command::Projections { command } => projections::run(settings()?, command).await?,
+        Command::Tenant { command } => tenant::run(settings()?, command).await?,
         Command::Understand(args) => understand::run(args)?,
     }
     Ok(ExitCode::SUCCESS)

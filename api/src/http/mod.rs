@@ -1,8 +1,12 @@
 //! The HTTP surface: routers, the error type, and the layers every request passes through
 //! (request id, tracing, metrics, timeout).
 
+mod auth;
 mod error;
 mod health;
+mod tenants;
+
+pub use auth::AdminToken;
 
 pub use error::ApiError;
 
@@ -21,11 +25,26 @@ use tower_http::trace::TraceLayer;
 pub struct AppState {
     pub db: Db,
     pub metrics: PrometheusHandle,
+    pub tenants: std::sync::Arc<crate::platform::Tenants>,
+    /// `None`: no admin token configured, so every admin call is refused.
+    pub admin_token: Option<AdminToken>,
+}
+
+impl AppState {
+    pub fn new(platform: &crate::platform::Platform, metrics: PrometheusHandle) -> Self {
+        Self {
+            db: platform.db.clone(),
+            metrics,
+            tenants: platform.tenants.clone(),
+            admin_token: platform.settings.admin_token.as_ref().map(AdminToken::new),
+        }
+    }
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::routes())
+        .merge(tenants::routes())
         .with_state(state)
         .layer(middleware::from_fn(record_metrics))
         .layer(TimeoutLayer::with_status_code(

@@ -44,7 +44,7 @@ SELECT 0 AS transaction_id, position, event_id, recorded_at,
 
 const SQLITE_COUNT: &str = "SELECT count(*) FROM events WHERE position > $1";
 
-fn store_error(error: sqlx::Error) -> StoreError {
+pub(crate) fn store_error(error: sqlx::Error) -> StoreError {
     match error {
         sqlx::Error::Io(_)
         | sqlx::Error::PoolTimedOut

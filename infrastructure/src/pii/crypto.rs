@@ -13,6 +13,10 @@ pub(crate) const NONCE_LEN: usize = 24;
 pub enum MasterKeyError {
     #[error("LYO_MASTER_KEY must be 32 bytes encoded in base64 (44 characters)")]
     Malformed,
+    #[error(
+        "a sealed secret does not open with LYO_MASTER_KEY (wrong key, or moved from its place)"
+    )]
+    CannotOpen,
 }
 
 /// The key-encryption key. Never logged: its `Debug` prints nothing of it.
@@ -38,6 +42,57 @@ impl MasterKey {
     /// A new random key, base64-encoded, for first start in embedded mode.
     pub fn generate_base64() -> String {
         B64.encode(XChaCha20Poly1305::generate_key(&mut OsRng))
+    }
+
+    /// Encrypts a credential (a tenant's access token, an app secret) for storage in events and
+    /// read models. `purpose` binds it to its place: a sealed token copied elsewhere won't open.
+    pub fn seal_secret(&self, plaintext: &str, purpose: &str) -> lyo_domain::tenant::SealedSecret {
+        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let aad = format!("lyo:secret:v1:{purpose}");
+        let data = self
+            .0
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plaintext.as_bytes(),
+                    aad: aad.as_bytes(),
+                },
+            )
+            .expect("XChaCha20-Poly1305 only fails for messages over 256 GiB");
+        lyo_domain::tenant::SealedSecret {
+            nonce: B64.encode(nonce),
+            data: B64.encode(data),
+        }
+    }
+
+    pub fn open_secret(
+        &self,
+        sealed: &lyo_domain::tenant::SealedSecret,
+        purpose: &str,
+    ) -> Result<secrecy::SecretString, MasterKeyError> {
+        let aad = format!("lyo:secret:v1:{purpose}");
+        let nonce = B64
+            .decode(&sealed.nonce)
+            .map_err(|_| MasterKeyError::CannotOpen)?;
+        let data = B64
+            .decode(&sealed.data)
+            .map_err(|_| MasterKeyError::CannotOpen)?;
+        if nonce.len() != NONCE_LEN {
+            return Err(MasterKeyError::CannotOpen);
+        }
+        let plaintext = self
+            .0
+            .decrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: &data,
+                    aad: aad.as_bytes(),
+                },
+            )
+            .map_err(|_| MasterKeyError::CannotOpen)?;
+        String::from_utf8(plaintext)
+            .map(secrecy::SecretString::from)
+            .map_err(|_| MasterKeyError::CannotOpen)
     }
 
     pub(crate) fn wrap(&self, data_key: &DataKey, aad: &[u8]) -> Result<Vec<u8>, SealError> {
@@ -149,7 +204,28 @@ mod tests {
     }
 
     #[test]
+    fn a_sealed_secret_opens_only_for_its_purpose() {
+        use secrecy::ExposeSecret;
+        let master = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
+        let sealed = master.seal_secret("EAAG-token", "tenant:1:access_token");
+        assert!(!sealed.data.contains("EAAG"));
+        let opened = master
+            .open_secret(&sealed, "tenant:1:access_token")
+            .unwrap();
+        assert_eq!(opened.expose_secret(), "EAAG-token");
+        assert!(master
+            .open_secret(&sealed, "tenant:2:access_token")
+            .is_err());
+    }
+
+    #[test]
     fn a_short_master_key_is_refused() {
         assert!(MasterKey::from_base64("c2hvcnQ=").is_err());
+    }
+}
+
+impl lyo_application::tenants::SecretSealer for MasterKey {
+    fn seal(&self, plaintext: &str, purpose: &str) -> lyo_domain::tenant::SealedSecret {
+        self.seal_secret(plaintext, purpose)
     }
 }

@@ -3,16 +3,25 @@
 mod event_counts;
 mod leases;
 mod sql_projector;
+mod tenant_directory;
 
 pub use event_counts::EventCounts;
 pub use leases::SqlLeaseStore;
 pub use sql_projector::{ReadModel, SqlProjector};
+pub use tenant_directory::{DirectoryCache, SqlTenantDirectory, TenantDirectoryModel};
 
 use crate::db::Db;
 use lyo_application::projection::Projector;
 use std::sync::Arc;
 
-/// Every projector Lyo runs, by name.
-pub fn all_projectors(db: &Db) -> Vec<Arc<dyn Projector>> {
-    vec![Arc::new(SqlProjector::new(db.clone(), EventCounts))]
+/// Every projector Lyo runs, by name. `directory` is the cache the tenant directory
+/// projector invalidates.
+pub fn all_projectors(db: &Db, directory: Arc<DirectoryCache>) -> Vec<Arc<dyn Projector>> {
+    vec![
+        Arc::new(SqlProjector::new(db.clone(), EventCounts)),
+        Arc::new(SqlProjector::new(
+            db.clone(),
+            TenantDirectoryModel { cache: directory },
+        )),
+    ]
 }
