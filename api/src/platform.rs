@@ -29,6 +29,7 @@ pub struct Platform {
     pub projectors: Vec<Arc<dyn Projector>>,
     pub tenants: Arc<Tenants>,
     pub directory: SqlTenantDirectory,
+    pub master_key: lyo_infrastructure::pii::MasterKey,
     /// This process's name in lease tables.
     pub owner: String,
     /// Stops the background signal tasks.
@@ -70,7 +71,7 @@ impl Platform {
         let tenants = Arc::new(TenantService::new(
             PersistedEventStore::new_event_store(repository.clone()),
             PersistedEventStore::new_event_store(repository.clone()),
-            Box::new(master_key),
+            Box::new(master_key.clone()),
             Box::new(directory.clone()),
         ));
         Ok((
@@ -83,6 +84,7 @@ impl Platform {
                 projectors,
                 tenants,
                 directory,
+                master_key,
                 owner: process_owner(),
                 background,
             },

@@ -8,6 +8,7 @@
 pub mod config;
 pub mod db;
 pub mod event_store;
+pub mod inbox;
 pub mod pii;
 pub mod projection;
 pub mod whatsapp;

@@ -209,3 +209,27 @@ pub async fn read_log(
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// Serves the app in-process on a loopback port chosen by the OS; returns its base URL. The
+/// server lives until the test's runtime ends.
+pub async fn spawn_app(platform: &lyo_api::platform::Platform) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let address = listener.local_addr().expect("the bound address");
+    let app = lyo_api::http::router(lyo_api::http::AppState::new(
+        platform,
+        lyo_api::telemetry::metrics_handle(),
+    ));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{address}")
+}
+
+/// `X-Hub-Signature-256` as Meta computes it over the raw body bytes.
+pub fn meta_signature(secret: &str, body: &[u8]) -> String {
+    use hmac::Mac;
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}

@@ -5,6 +5,7 @@ mod auth;
 mod error;
 mod health;
 mod tenants;
+pub mod webhook;
 
 pub use auth::AdminToken;
 
@@ -28,6 +29,7 @@ pub struct AppState {
     pub tenants: std::sync::Arc<crate::platform::Tenants>,
     /// `None`: no admin token configured, so every admin call is refused.
     pub admin_token: Option<AdminToken>,
+    pub webhook: std::sync::Arc<webhook::Webhook>,
 }
 
 impl AppState {
@@ -37,6 +39,17 @@ impl AppState {
             metrics,
             tenants: platform.tenants.clone(),
             admin_token: platform.settings.admin_token.as_ref().map(AdminToken::new),
+            webhook: std::sync::Arc::new(webhook::Webhook::new(
+                platform.settings.whatsapp_app_secret.clone(),
+                platform.settings.whatsapp_verify_token.clone(),
+                lyo_infrastructure::inbox::WebhookInbox::start(
+                    platform.db.clone(),
+                    platform.master_key.clone(),
+                    2,
+                ),
+                platform.directory.clone(),
+                platform.master_key.clone(),
+            )),
         }
     }
 }
@@ -45,6 +58,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::routes())
         .merge(tenants::routes())
+        .merge(webhook::routes())
         .with_state(state)
         .layer(middleware::from_fn(record_metrics))
         .layer(TimeoutLayer::with_status_code(

@@ -95,6 +95,16 @@ impl MasterKey {
             .map_err(|_| MasterKeyError::CannotOpen)
     }
 
+    /// Seals bytes for storage (nonce || ciphertext), bound to `aad`.
+    pub fn seal_bytes(&self, plaintext: &[u8], aad: &[u8]) -> Vec<u8> {
+        seal(&self.0, plaintext, aad)
+            .expect("XChaCha20-Poly1305 only fails for messages over 256 GiB")
+    }
+
+    pub fn open_bytes(&self, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, MasterKeyError> {
+        open(&self.0, sealed, aad).map_err(|_| MasterKeyError::CannotOpen)
+    }
+
     pub(crate) fn wrap(&self, data_key: &DataKey, aad: &[u8]) -> Result<Vec<u8>, SealError> {
         seal(&self.0, &data_key.bytes, aad)
     }
@@ -179,6 +189,12 @@ fn open(cipher: &XChaCha20Poly1305, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>
         .map_err(|_| SealError)
 }
 
+impl lyo_application::tenants::SecretSealer for MasterKey {
+    fn seal(&self, plaintext: &str, purpose: &str) -> lyo_domain::tenant::SealedSecret {
+        self.seal_secret(plaintext, purpose)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -221,11 +237,5 @@ mod tests {
     #[test]
     fn a_short_master_key_is_refused() {
         assert!(MasterKey::from_base64("c2hvcnQ=").is_err());
-    }
-}
-
-impl lyo_application::tenants::SecretSealer for MasterKey {
-    fn seal(&self, plaintext: &str, purpose: &str) -> lyo_domain::tenant::SealedSecret {
-        self.seal_secret(plaintext, purpose)
     }
 }

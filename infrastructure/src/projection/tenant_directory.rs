@@ -160,6 +160,25 @@ impl SqlTenantDirectory {
     }
 }
 
+impl SqlTenantDirectory {
+    /// Tenants' own app secrets (sealed), for verifying webhooks of their Meta apps.
+    pub async fn sealed_app_secrets(
+        &self,
+    ) -> Result<Vec<(String, lyo_domain::tenant::SealedSecret)>, StoreError> {
+        const SQL: &str =
+            "SELECT tenant_id, app_secret FROM tenant_directory WHERE app_secret IS NOT NULL";
+        let rows: Vec<(String, String)> = match &self.db {
+            Db::Postgres(pool) => sqlx::query_as(SQL).fetch_all(pool).await,
+            Db::Sqlite(pool) => sqlx::query_as(SQL).fetch_all(pool).await,
+        }
+        .map_err(crate::event_store::store_error)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(tenant, json)| Some((tenant, serde_json::from_str(&json).ok()?)))
+            .collect())
+    }
+}
+
 #[async_trait]
 impl TenantDirectory for SqlTenantDirectory {
     async fn tenant_for_phone_number(

@@ -1,0 +1,14 @@
+-- The durable inbox: every verified webhook delivery is stored here before Meta gets its 200,
+-- in transactions shared by concurrent requests (group commit). A worker turns rows into
+-- conversation commands. Raw bodies carry personal data (numbers, names, texts), so they are
+-- sealed under LYO_MASTER_KEY (nonce || XChaCha20-Poly1305 ciphertext) and purged once processed.
+CREATE TABLE webhook_inbox
+(
+    id           bigint GENERATED ALWAYS AS IDENTITY CONSTRAINT webhook_inbox_pkey PRIMARY KEY,
+    received_at  timestamptz NOT NULL DEFAULT now(),
+    body_sealed  bytea,
+    processed_at timestamptz,
+    -- A processed row keeps no body.
+    CONSTRAINT webhook_inbox_purged_check CHECK (processed_at IS NULL OR body_sealed IS NULL)
+);
+CREATE INDEX webhook_inbox_pending_idx ON webhook_inbox (id) WHERE processed_at IS NULL;
