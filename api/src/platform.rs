@@ -30,6 +30,8 @@ pub struct Platform {
     pub tenants: Arc<Tenants>,
     pub directory: SqlTenantDirectory,
     pub master_key: lyo_infrastructure::pii::MasterKey,
+    /// Notified when the webhook inbox stored deliveries.
+    pub inbox_stored: Arc<tokio::sync::Notify>,
     /// This process's name in lease tables.
     pub owner: String,
     /// Stops the background signal tasks.
@@ -85,6 +87,7 @@ impl Platform {
                 tenants,
                 directory,
                 master_key,
+                inbox_stored: Arc::new(tokio::sync::Notify::new()),
                 owner: process_owner(),
                 background,
             },
@@ -114,6 +117,24 @@ impl Platform {
                 idle_wait: self.settings.projector_idle_wait,
                 owner: self.owner.clone(),
             },
+        )
+    }
+
+    /// The worker that turns stored webhook deliveries into conversation events.
+    pub fn inbox_worker(&self) -> lyo_infrastructure::ingress::InboxWorker {
+        lyo_infrastructure::ingress::InboxWorker::new(
+            self.db.clone(),
+            self.master_key.clone(),
+            self.repository.clone(),
+            self.directory.clone(),
+            lyo_infrastructure::ingress::IngressConfig {
+                max_age: self.settings.max_message_age,
+                per_customer_per_minute: self.settings.rate_customer_per_minute,
+                per_tenant_per_minute: self.settings.rate_tenant_per_minute,
+                batch: 50,
+                claim_for: std::time::Duration::from_secs(60),
+            },
+            self.inbox_stored.clone(),
         )
     }
 

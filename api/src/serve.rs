@@ -38,6 +38,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         let runner = platform.runner(projector.clone());
         tasks.push(tokio::spawn(runner.run(workers.child_token())));
     }
+    tasks.push(tokio::spawn(
+        platform.inbox_worker().run(workers.child_token()),
+    ));
     tracing::info!(%address, backend = ?platform.db.backend(), "lyo is listening");
 
     let app = router(AppState::new(&platform, metrics));

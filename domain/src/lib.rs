@@ -5,6 +5,7 @@
 //! deterministic given its inputs, so it can be tested table-driven and replayed from events.
 
 pub mod availability;
+pub mod conversation;
 pub mod ids;
 pub mod personal;
 pub mod tenant;

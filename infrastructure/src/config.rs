@@ -67,6 +67,9 @@ pub struct Settings {
     pub projector_lease_ttl: Duration,
     pub projector_idle_wait: Duration,
     pub shutdown_grace: Duration,
+    pub max_message_age: Duration,
+    pub rate_customer_per_minute: u32,
+    pub rate_tenant_per_minute: u32,
 }
 
 /// Every name Lyo reads, for the config file check.
@@ -87,6 +90,9 @@ const KNOWN: &[&str] = &[
     "LYO_PROJECTOR_LEASE_TTL_MS",
     "LYO_PROJECTOR_IDLE_WAIT_MS",
     "LYO_SHUTDOWN_GRACE_SECS",
+    "LYO_MAX_MESSAGE_AGE_SECS",
+    "LYO_RATE_CUSTOMER_PER_MINUTE",
+    "LYO_RATE_TENANT_PER_MINUTE",
 ];
 
 impl Settings {
@@ -171,6 +177,21 @@ impl Settings {
                 get("LYO_SHUTDOWN_GRACE_SECS"),
                 Some(20),
             )?),
+            max_message_age: Duration::from_secs(parse(
+                "LYO_MAX_MESSAGE_AGE_SECS",
+                get("LYO_MAX_MESSAGE_AGE_SECS"),
+                Some(6 * 3600),
+            )?),
+            rate_customer_per_minute: parse(
+                "LYO_RATE_CUSTOMER_PER_MINUTE",
+                get("LYO_RATE_CUSTOMER_PER_MINUTE"),
+                Some(20),
+            )?,
+            rate_tenant_per_minute: parse(
+                "LYO_RATE_TENANT_PER_MINUTE",
+                get("LYO_RATE_TENANT_PER_MINUTE"),
+                Some(600),
+            )?,
         }
         .check_bounds()
     }

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 pub const MAX_BATCH: usize = 256;
 /// Requests waiting for a writer at most; beyond that `store` waits for room.
 const QUEUE: usize = 4096;
-const INBOX_AAD: &[u8] = b"lyo:webhook-inbox:v1";
+pub(crate) const INBOX_AAD: &[u8] = b"lyo:webhook-inbox:v1";
 
 #[derive(Debug, thiserror::Error)]
 pub enum InboxError {
@@ -41,11 +41,17 @@ pub struct WebhookInbox {
 impl WebhookInbox {
     /// Starts `writers` writer tasks. They stop once every clone of the inbox is dropped and
     /// the queue is drained, so nothing accepted is abandoned.
-    pub fn start(db: Db, master: MasterKey, writers: usize) -> Self {
+    /// `stored` is notified after every commit (the inbox worker waits on it).
+    pub fn start(
+        db: Db,
+        master: MasterKey,
+        writers: usize,
+        stored: Arc<tokio::sync::Notify>,
+    ) -> Self {
         let (queue, receiver) = mpsc::channel(QUEUE);
         let receiver = Arc::new(Mutex::new(receiver));
         for _ in 0..writers.max(1) {
-            tokio::spawn(writer(db.clone(), receiver.clone()));
+            tokio::spawn(writer(db.clone(), receiver.clone(), stored.clone()));
         }
         Self { queue, master }
     }
@@ -67,7 +73,11 @@ impl WebhookInbox {
     }
 }
 
-async fn writer(db: Db, receiver: Arc<Mutex<mpsc::Receiver<Pending>>>) {
+async fn writer(
+    db: Db,
+    receiver: Arc<Mutex<mpsc::Receiver<Pending>>>,
+    stored: Arc<tokio::sync::Notify>,
+) {
     loop {
         let batch = {
             let mut receiver = receiver.lock().await;
@@ -87,6 +97,7 @@ async fn writer(db: Db, receiver: Arc<Mutex<mpsc::Receiver<Pending>>>) {
         let bodies: Vec<Vec<u8>> = batch.iter().map(|p| p.sealed.clone()).collect();
         match insert(&db, bodies).await {
             Ok(ids) => {
+                stored.notify_one();
                 for (pending, id) in batch.into_iter().zip(ids) {
                     let _ = pending.done.send(Ok(id));
                 }

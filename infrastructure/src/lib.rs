@@ -8,7 +8,9 @@
 pub mod config;
 pub mod db;
 pub mod event_store;
+pub mod identity;
 pub mod inbox;
+pub mod ingress;
 pub mod pii;
 pub mod projection;
 pub mod whatsapp;

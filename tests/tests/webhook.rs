@@ -69,6 +69,7 @@ async fn opened_inbox(platform: &Platform) -> Vec<Vec<u8>> {
         platform.db.clone(),
         platform.master_key.clone(),
         1,
+        platform.inbox_stored.clone(),
     );
     inbox(&platform.db)
         .await

@@ -46,6 +46,7 @@ impl AppState {
                     platform.db.clone(),
                     platform.master_key.clone(),
                     2,
+                    platform.inbox_stored.clone(),
                 ),
                 platform.directory.clone(),
                 platform.master_key.clone(),

@@ -21,7 +21,7 @@ pub enum MasterKeyError {
 
 /// The key-encryption key. Never logged: its `Debug` prints nothing of it.
 #[derive(Clone)]
-pub struct MasterKey(XChaCha20Poly1305);
+pub struct MasterKey(XChaCha20Poly1305, [u8; 32]);
 
 impl std::fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -36,7 +36,11 @@ impl MasterKey {
             .map_err(|_| MasterKeyError::Malformed)?;
         let cipher =
             XChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| MasterKeyError::Malformed)?;
-        Ok(Self(cipher))
+        // A separate key for identifier digests, derived so that it never equals the cipher key.
+        let mut derive = <sha2::Sha256 as sha2::Digest>::new();
+        sha2::Digest::update(&mut derive, b"lyo:identifier-mac:v1");
+        sha2::Digest::update(&mut derive, &bytes);
+        Ok(Self(cipher, sha2::Digest::finalize(derive).into()))
     }
 
     /// A new random key, base64-encoded, for first start in embedded mode.
@@ -93,6 +97,17 @@ impl MasterKey {
         String::from_utf8(plaintext)
             .map(secrecy::SecretString::from)
             .map_err(|_| MasterKeyError::CannotOpen)
+    }
+
+    /// A keyed digest (HMAC-SHA256, hex) of an identifier such as a phone number: equal inputs
+    /// give equal digests, so lookups work, but the identifier cannot be read back or guessed
+    /// without the master key.
+    pub fn identifier_digest(&self, identifier: &str) -> String {
+        use hmac::Mac;
+        let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.1)
+            .expect("HMAC takes keys of any length");
+        mac.update(identifier.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
     }
 
     /// Seals bytes for storage (nonce || ciphertext), bound to `aad`.

@@ -1,0 +1,228 @@
+//! The `Conversation` aggregate: one per customer subject of a tenant (aggregate id: the
+//! subject id). For now it records what arrives from WhatsApp: inbound messages and the
+//! delivery statuses of messages sent to the customer. The dialogue (issue 5) grows here.
+//!
+//! Invariants: a message id is received at most once, and a (message id, status) pair is
+//! recorded at most once, so Meta's repeated deliveries change nothing. Every piece of the
+//! customer's data (text, content, name, phone number, user id) is `Personal`, sealed at rest.
+
+use crate::personal::Personal;
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::{Aggregate, DomainEvent};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+
+/// Who wrote, as far as WhatsApp tells: all personal data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Customer {
+    pub name: Option<Personal<String>>,
+    /// The phone number (`wa_id`), absent for customers known only by user id.
+    pub wa_id: Option<Personal<String>>,
+    /// Meta's business-scoped user id.
+    pub user_id: Option<Personal<String>>,
+}
+
+/// Whether the assistant may answer a message automatically, and if not, why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Answering {
+    Answer,
+    /// Arrived later than the configured age (Meta replaying an outage).
+    TooOld,
+    /// Over the per-customer or per-tenant rate limit.
+    RateLimited,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboundMessage {
+    /// Meta's message id (`wamid...`).
+    pub message_id: String,
+    /// When the customer sent it (Unix seconds, Meta's timestamp).
+    pub sent_at: i64,
+    /// Meta's message type (`text`, `image`, `interactive`, ...).
+    pub kind: String,
+    /// The text, when there is one (text body, caption, button title).
+    pub text: Option<Personal<String>>,
+    /// The whole normalised content.
+    pub content: Personal<serde_json::Value>,
+    pub customer: Customer,
+    /// The message this one replies to, if any.
+    pub reply_to: Option<String>,
+    pub answering: Answering,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusReport {
+    /// The id of our outbound message.
+    pub message_id: String,
+    /// `sent`, `delivered`, `read`, `failed` (or what Meta invents next).
+    pub status: String,
+    pub at: i64,
+    pub error_codes: Vec<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub enum ConversationCommand {
+    ReceiveMessage(Box<InboundMessage>),
+    RecordStatus(StatusReport),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ConversationEvent {
+    /// v1
+    MessageReceived(Box<InboundMessage>),
+    /// v1
+    MessageStatusChanged(StatusReport),
+}
+
+impl DomainEvent for ConversationEvent {
+    fn event_type(&self) -> String {
+        match self {
+            ConversationEvent::MessageReceived(_) => "MessageReceived",
+            ConversationEvent::MessageStatusChanged(_) => "MessageStatusChanged",
+        }
+        .to_string()
+    }
+
+    fn event_version(&self) -> String {
+        "1".to_string()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConversationError {}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Conversation {
+    received: HashSet<String>,
+    statuses: HashMap<String, Vec<String>>,
+    /// When the customer last wrote (Unix seconds): the 24-hour service window starts here.
+    pub last_inbound_at: Option<i64>,
+}
+
+impl Aggregate for Conversation {
+    const TYPE: &'static str = "Conversation";
+    type Command = ConversationCommand;
+    type Event = ConversationEvent;
+    type Error = ConversationError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: ConversationCommand,
+        _: &(),
+        sink: &EventSink<Self>,
+    ) -> Result<(), ConversationError> {
+        match command {
+            ConversationCommand::ReceiveMessage(message) => {
+                if !self.received.contains(&message.message_id) {
+                    sink.write(ConversationEvent::MessageReceived(message), self)
+                        .await;
+                }
+            }
+            ConversationCommand::RecordStatus(report) => {
+                let known = self
+                    .statuses
+                    .get(&report.message_id)
+                    .is_some_and(|seen| seen.contains(&report.status));
+                if !known {
+                    sink.write(ConversationEvent::MessageStatusChanged(report), self)
+                        .await;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: ConversationEvent) {
+        match event {
+            ConversationEvent::MessageReceived(message) => {
+                self.last_inbound_at = Some(
+                    self.last_inbound_at
+                        .unwrap_or(i64::MIN)
+                        .max(message.sent_at),
+                );
+                self.received.insert(message.message_id);
+            }
+            ConversationEvent::MessageStatusChanged(report) => {
+                self.statuses
+                    .entry(report.message_id)
+                    .or_default()
+                    .push(report.status);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::ids::SubjectId;
+    use cqrs_es::test::TestFramework;
+
+    fn message(id: &str) -> InboundMessage {
+        let subject = SubjectId::from_uuid(uuid::Uuid::nil());
+        InboundMessage {
+            message_id: id.into(),
+            sent_at: 1_763_800_000,
+            kind: "text".into(),
+            text: Some(Personal::new(subject, "ciao".into())),
+            content: Personal::new(subject, serde_json::json!({"text": {"body": "ciao"}})),
+            customer: Customer::default(),
+            reply_to: None,
+            answering: Answering::Answer,
+        }
+    }
+
+    fn status(status: &str) -> StatusReport {
+        StatusReport {
+            message_id: "wamid.out".into(),
+            status: status.into(),
+            at: 1,
+            error_codes: vec![],
+        }
+    }
+
+    #[test]
+    fn a_new_message_is_received() {
+        TestFramework::<Conversation>::with(())
+            .given_no_previous_events()
+            .when(ConversationCommand::ReceiveMessage(Box::new(message(
+                "wamid.1",
+            ))))
+            .then_expect_events(vec![ConversationEvent::MessageReceived(Box::new(message(
+                "wamid.1",
+            )))]);
+    }
+
+    #[test]
+    fn a_message_delivered_again_changes_nothing() {
+        TestFramework::<Conversation>::with(())
+            .given(vec![ConversationEvent::MessageReceived(Box::new(message(
+                "wamid.1",
+            )))])
+            .when(ConversationCommand::ReceiveMessage(Box::new(message(
+                "wamid.1",
+            ))))
+            .then_expect_events(vec![]);
+    }
+
+    #[test]
+    fn each_status_of_a_message_is_recorded_once() {
+        TestFramework::<Conversation>::with(())
+            .given(vec![ConversationEvent::MessageStatusChanged(status(
+                "sent",
+            ))])
+            .when(ConversationCommand::RecordStatus(status("sent")))
+            .then_expect_events(vec![]);
+        TestFramework::<Conversation>::with(())
+            .given(vec![ConversationEvent::MessageStatusChanged(status(
+                "sent",
+            ))])
+            .when(ConversationCommand::RecordStatus(status("read")))
+            .then_expect_events(vec![ConversationEvent::MessageStatusChanged(status(
+                "read",
+            ))]);
+    }
+}

@@ -1,0 +1,408 @@
+//! From a signed webhook to conversation events: routing, identity, duplicates, statuses,
+//! late and rate-limited messages, personal data sealed, bodies purged. Both backends.
+
+#![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
+
+use cqrs_es::persist::PersistedEventStore;
+use cqrs_es::EventStore;
+use lyo_api::platform::Platform;
+use lyo_application::event_log::RecordedEvent;
+use lyo_application::metadata::{Actor, ActorKind, EventMetadata};
+use lyo_application::tenants::{Caller, NewTenant, NewWhatsApp};
+use lyo_domain::conversation::{Conversation, ConversationEvent};
+use lyo_infrastructure::db::Db;
+use lyo_tests::{meta_signature, on_both_backends, platform, spawn_app, Backend, TestDb};
+use serde_json::{json, Value};
+
+const SECRET: &str = "meta-app-secret";
+const PHONE_NUMBER_ID: &str = "1065403522";
+
+struct Setup {
+    platform: Platform,
+    base: String,
+    tenant: String,
+}
+
+async fn setup(backend: Backend, db: &TestDb, extra: &[(&str, &str)]) -> Setup {
+    let mut settings = vec![("WHATSAPP_APP_SECRET", SECRET)];
+    settings.extend_from_slice(extra);
+    let platform = platform(db, &settings).await;
+    let caller = Caller {
+        actor: Actor {
+            kind: ActorKind::Admin,
+            id: "test".into(),
+        },
+        request_id: None,
+    };
+    let tenant = platform
+        .tenants
+        .create(
+            NewTenant {
+                name: "Trattoria".into(),
+                time_zone: "Europe/Rome".into(),
+                languages: vec![lyo_domain::understanding::Language::It],
+                whatsapp: NewWhatsApp {
+                    phone_number_ids: vec![PHONE_NUMBER_ID.into()],
+                    display_phone_number: None,
+                    business_account_id: None,
+                    access_token: None,
+                    app_secret: None,
+                },
+            },
+            &caller,
+        )
+        .await
+        .unwrap();
+    platform
+        .runner(platform.projector("tenant_directory").unwrap())
+        .catch_up()
+        .await
+        .unwrap();
+    let _ = backend;
+    let base = spawn_app(&platform).await;
+    Setup {
+        platform,
+        base,
+        tenant: tenant.id.to_string(),
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn envelope(phone_number_id: &str, value: Value) -> Vec<u8> {
+    let mut value = value;
+    value["messaging_product"] = json!("whatsapp");
+    value["metadata"] =
+        json!({ "display_phone_number": "15550001111", "phone_number_id": phone_number_id });
+    serde_json::to_vec(&json!({
+        "object": "whatsapp_business_account",
+        "entry": [{ "id": "102290129340398", "changes": [{ "field": "messages", "value": value }] }]
+    }))
+    .unwrap()
+}
+
+/// A text message from a customer known by phone number and/or business-scoped user id.
+fn text(
+    wamid: &str,
+    wa_id: Option<&str>,
+    user_id: Option<&str>,
+    body: &str,
+    sent_at: i64,
+) -> Vec<u8> {
+    let mut contact = json!({ "profile": { "name": "Giulia Bianchi" } });
+    let mut message = json!({ "id": wamid, "timestamp": sent_at.to_string(), "type": "text", "text": { "body": body } });
+    if let Some(wa_id) = wa_id {
+        contact["wa_id"] = json!(wa_id);
+        message["from"] = json!(wa_id);
+    }
+    if let Some(user_id) = user_id {
+        contact["user_id"] = json!(user_id);
+        message["from_user_id"] = json!(user_id);
+    }
+    envelope(
+        PHONE_NUMBER_ID,
+        json!({ "contacts": [contact], "messages": [message] }),
+    )
+}
+
+async fn deliver(setup: &Setup, body: &[u8]) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/webhooks/whatsapp", setup.base))
+        .header("x-hub-signature-256", meta_signature(SECRET, body))
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+async fn conversation_events(platform: &Platform, at_least: usize) -> Vec<RecordedEvent> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let events: Vec<RecordedEvent> = lyo_tests::read_log(platform.log.as_ref(), 0)
+            .await
+            .into_iter()
+            .filter(|e| e.aggregate_type == "Conversation")
+            .collect();
+        if events.len() >= at_least || std::time::Instant::now() > deadline {
+            return events;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+async fn pending_bodies(db: &Db) -> (i64, i64) {
+    const SQL: &str = "SELECT count(*) FILTER (WHERE processed_at IS NULL), count(body_sealed) FROM webhook_inbox";
+    const SQLITE: &str = "SELECT sum(processed_at IS NULL), count(body_sealed) FROM webhook_inbox";
+    match db {
+        Db::Postgres(pool) => sqlx::query_as(SQL).fetch_one(pool).await.unwrap(),
+        Db::Sqlite(pool) => sqlx::query_as(SQLITE).fetch_one(pool).await.unwrap(),
+    }
+}
+
+async fn opened(platform: &Platform, subject: &str) -> Vec<ConversationEvent> {
+    PersistedEventStore::<_, Conversation>::new_event_store(platform.repository.clone())
+        .load_events(subject)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.payload)
+        .collect()
+}
+
+on_both_backends!(
+    a_message_becomes_a_sealed_conversation_event_and_its_body_is_purged,
+    repeated_deliveries_change_nothing_even_when_processed_concurrently,
+    a_user_id_and_a_phone_number_seen_together_are_one_customer,
+    delivery_statuses_are_recorded_once_each,
+    late_and_rate_limited_messages_are_recorded_but_not_answered,
+    a_delivery_for_an_unknown_number_records_nothing,
+);
+
+async fn a_message_becomes_a_sealed_conversation_event_and_its_body_is_purged(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = setup(backend, &db, &[]).await;
+    deliver(
+        &s,
+        &text(
+            "wamid.A1",
+            Some("393331234567"),
+            None,
+            "tavolo per 4 domani alle 20",
+            now(),
+        ),
+    )
+    .await;
+    assert_eq!(s.platform.inbox_worker().drain().await.unwrap(), 1);
+
+    let events = conversation_events(&s.platform, 1).await;
+    assert_eq!(events.len(), 1);
+    let event = &events[0];
+    assert_eq!(event.event_type, "MessageReceived");
+    assert_eq!(event.tenant_id, s.tenant);
+    let metadata = EventMetadata::from_json(&event.metadata).unwrap();
+    assert_eq!(metadata.actor.kind, ActorKind::Customer);
+    assert_eq!(
+        metadata.actor.id, event.aggregate_id,
+        "the actor is the subject, never a number"
+    );
+    assert_eq!(metadata.correlation_id, "wamid.A1");
+    let raw = event.payload.to_string();
+    for secret in ["393331234567", "Giulia", "tavolo"] {
+        assert!(
+            !raw.contains(secret),
+            "{secret} at rest in plaintext: {raw}"
+        );
+    }
+    assert!(!event.aggregate_id.contains("3933"));
+    assert_eq!(
+        pending_bodies(&s.platform.db).await,
+        (0, 0),
+        "processed and purged"
+    );
+
+    let ConversationEvent::MessageReceived(message) =
+        &opened(&s.platform, &event.aggregate_id).await[0]
+    else {
+        panic!("not a message")
+    };
+    assert_eq!(
+        message.text.as_ref().unwrap().value().unwrap(),
+        "tavolo per 4 domani alle 20"
+    );
+    assert_eq!(
+        message.customer.wa_id.as_ref().unwrap().value().unwrap(),
+        "393331234567"
+    );
+    assert_eq!(
+        message.answering,
+        lyo_domain::conversation::Answering::Answer
+    );
+}
+
+async fn repeated_deliveries_change_nothing_even_when_processed_concurrently(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = setup(backend, &db, &[]).await;
+    let body = text("wamid.D1", Some("393330000001"), None, "ciao", now());
+    for _ in 0..3 {
+        deliver(&s, &body).await;
+    }
+    s.platform.inbox_worker().drain().await.unwrap();
+    for _ in 0..10 {
+        deliver(&s, &body).await;
+    }
+    // Two workers (as in two processes) race over the same copies.
+    let (a, b) = (s.platform.inbox_worker(), s.platform.inbox_worker());
+    let (ra, rb) = tokio::join!(a.drain(), b.drain());
+    assert_eq!(
+        ra.unwrap() + rb.unwrap(),
+        10,
+        "each copy processed by exactly one worker"
+    );
+    let events = conversation_events(&s.platform, 1).await;
+    assert_eq!(events.len(), 1, "13 copies, one event");
+}
+
+async fn a_user_id_and_a_phone_number_seen_together_are_one_customer(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = setup(backend, &db, &[]).await;
+    deliver(
+        &s,
+        &text("wamid.I1", None, Some("IT.1234567890"), "ciao", now()),
+    )
+    .await;
+    deliver(
+        &s,
+        &text(
+            "wamid.I2",
+            Some("393339999999"),
+            Some("IT.1234567890"),
+            "sono io",
+            now(),
+        ),
+    )
+    .await;
+    deliver(
+        &s,
+        &text("wamid.I3", Some("393339999999"), None, "ancora io", now()),
+    )
+    .await;
+    deliver(
+        &s,
+        &text("wamid.I4", Some("393338888888"), None, "un altro", now()),
+    )
+    .await;
+    s.platform.inbox_worker().drain().await.unwrap();
+    let events = conversation_events(&s.platform, 4).await;
+    let conversations: std::collections::HashSet<&str> =
+        events.iter().map(|e| e.aggregate_id.as_str()).collect();
+    assert_eq!(events.len(), 4);
+    assert_eq!(
+        conversations.len(),
+        2,
+        "three messages of one customer, one of another"
+    );
+    assert_eq!(events[0].aggregate_id, events[2].aggregate_id);
+    assert_ne!(events[0].aggregate_id, events[3].aggregate_id);
+}
+
+async fn delivery_statuses_are_recorded_once_each(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = setup(backend, &db, &[]).await;
+    let status = |status: &str, errors: Value| {
+        envelope(
+            PHONE_NUMBER_ID,
+            json!({ "statuses": [{ "id": "wamid.OUT1", "status": status, "timestamp": now().to_string(),
+                                   "recipient_id": "393337777777", "errors": errors }] }),
+        )
+    };
+    for (name, errors) in [
+        ("sent", json!([])),
+        ("delivered", json!([])),
+        ("delivered", json!([])),
+        ("read", json!([])),
+        (
+            "failed",
+            json!([{ "code": 131047, "title": "Re-engagement message" }]),
+        ),
+    ] {
+        deliver(&s, &status(name, errors)).await;
+    }
+    s.platform.inbox_worker().drain().await.unwrap();
+    let events = conversation_events(&s.platform, 4).await;
+    let kinds: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(
+        kinds, ["MessageStatusChanged"; 4],
+        "the repeated `delivered` changed nothing"
+    );
+    let statuses: Vec<Value> = opened(&s.platform, &events[0].aggregate_id)
+        .await
+        .iter()
+        .map(|e| serde_json::to_value(e).unwrap())
+        .collect();
+    assert_eq!(
+        statuses[3]["MessageStatusChanged"]["error_codes"],
+        json!([131047])
+    );
+    assert_eq!(
+        EventMetadata::from_json(&events[0].metadata)
+            .unwrap()
+            .actor
+            .kind,
+        ActorKind::Meta
+    );
+}
+
+async fn late_and_rate_limited_messages_are_recorded_but_not_answered(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = setup(
+        backend,
+        &db,
+        &[
+            ("LYO_RATE_CUSTOMER_PER_MINUTE", "2"),
+            ("LYO_MAX_MESSAGE_AGE_SECS", "3600"),
+        ],
+    )
+    .await;
+    deliver(
+        &s,
+        &text(
+            "wamid.L0",
+            Some("393331111111"),
+            None,
+            "di due giorni fa",
+            now() - 2 * 86_400,
+        ),
+    )
+    .await;
+    for n in 1..=3 {
+        deliver(
+            &s,
+            &text(
+                &format!("wamid.L{n}"),
+                Some("393332222222"),
+                None,
+                "ciao",
+                now(),
+            ),
+        )
+        .await;
+    }
+    s.platform.inbox_worker().drain().await.unwrap();
+    let events = conversation_events(&s.platform, 4).await;
+    let mut answering = Vec::new();
+    for event in &events {
+        for opened in opened(&s.platform, &event.aggregate_id).await {
+            if let ConversationEvent::MessageReceived(m) = opened {
+                if !answering.iter().any(|(id, _)| id == &m.message_id) {
+                    answering.push((m.message_id.clone(), m.answering));
+                }
+            }
+        }
+    }
+    answering.sort_by(|a, b| a.0.cmp(&b.0));
+    use lyo_domain::conversation::Answering::*;
+    assert_eq!(
+        answering.iter().map(|(_, a)| *a).collect::<Vec<_>>(),
+        [TooOld, Answer, Answer, RateLimited],
+        "{answering:?}"
+    );
+}
+
+async fn a_delivery_for_an_unknown_number_records_nothing(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = setup(backend, &db, &[]).await;
+    let body = envelope(
+        "999999",
+        json!({ "messages": [{ "from": "393330000009", "id": "wamid.U1", "timestamp": now().to_string(), "type": "text", "text": { "body": "?" } }] }),
+    );
+    deliver(&s, &body).await;
+    assert_eq!(s.platform.inbox_worker().drain().await.unwrap(), 1);
+    assert!(conversation_events(&s.platform, 0).await.is_empty());
+    assert_eq!(pending_bodies(&s.platform.db).await, (0, 0));
+}
