@@ -264,3 +264,77 @@ async fn two_servers_share_a_projector_and_the_survivor_takes_over() {
     assert!(survivor.terminate().success());
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// The whole ingress path in the real binary: `lyo tenant add`, then `lyo serve` acknowledges a
+/// signed delivery and its worker turns it into a conversation event by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lyo_serve_turns_a_signed_delivery_into_a_conversation_event() {
+    let test_db = TestDb::migrated(Backend::Sqlite).await;
+    let dir = temp_dir();
+    let key = master_key();
+    let env = [
+        ("DATABASE_URL", test_db.url.as_str()),
+        ("LYO_MASTER_KEY", key.as_str()),
+        ("WHATSAPP_APP_SECRET", "secret"),
+    ];
+    let (ok, _) = lyo(
+        &dir,
+        &[
+            "tenant",
+            "add",
+            "--name",
+            "Gino",
+            "--timezone",
+            "Europe/Rome",
+            "--phone-number-id",
+            "4242",
+        ],
+        &env,
+    );
+    assert!(ok);
+    let server = Server::start(&dir, &env).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let body = serde_json::to_vec(&serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{ "id": "1", "changes": [{ "field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": { "display_phone_number": "1", "phone_number_id": "4242" },
+            "messages": [{ "from": "393331234567", "id": "wamid.E2E", "timestamp": now.to_string(),
+                           "type": "text", "text": { "body": "ciao" } }] } }] }]
+    }))
+    .unwrap();
+    let response = reqwest::Client::new()
+        .post(format!("{}/webhooks/whatsapp", server.base_url))
+        .header(
+            "x-hub-signature-256",
+            lyo_tests::meta_signature("secret", &body),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let db = test_db.connect().await;
+    eventually(
+        Duration::from_secs(30),
+        "the worker in lyo serve to record the message",
+        || async {
+            let Db::Sqlite(pool) = &db else {
+                unreachable!()
+            };
+            let received: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM events WHERE event_type = 'MessageReceived'",
+            )
+            .fetch_one(pool)
+            .await
+            .unwrap();
+            received == 1
+        },
+    )
+    .await;
+    assert!(server.terminate().success());
+    std::fs::remove_dir_all(dir).unwrap();
+}

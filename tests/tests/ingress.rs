@@ -162,7 +162,42 @@ on_both_backends!(
     delivery_statuses_are_recorded_once_each,
     late_and_rate_limited_messages_are_recorded_but_not_answered,
     a_delivery_for_an_unknown_number_records_nothing,
+    a_batch_of_entries_messages_and_statuses_is_processed_whole,
 );
+
+async fn a_batch_of_entries_messages_and_statuses_is_processed_whole(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = setup(backend, &db, &[]).await;
+    let change = |messages: Value, statuses: Value| {
+        json!({ "field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": { "display_phone_number": "15550001111", "phone_number_id": PHONE_NUMBER_ID },
+            "messages": messages, "statuses": statuses } })
+    };
+    let message = |id: &str, from: &str| json!({ "from": from, "id": id, "timestamp": now().to_string(), "type": "text", "text": { "body": "ok" } });
+    let status = |id: &str, to: &str| json!({ "id": id, "status": "read", "timestamp": now().to_string(), "recipient_id": to });
+    let body = serde_json::to_vec(&json!({
+        "object": "whatsapp_business_account",
+        "entry": [
+            { "id": "1", "changes": [
+                change(json!([message("wamid.B1", "391"), message("wamid.B2", "392")]), json!([status("wamid.O1", "391")])),
+                change(json!([message("wamid.B3", "393")]), json!([])) ] },
+            { "id": "2", "changes": [ change(json!([]), json!([status("wamid.O2", "392"), status("wamid.O3", "394")])) ] }
+        ]
+    }))
+    .unwrap();
+    deliver(&s, &body).await;
+    s.platform.inbox_worker().drain().await.unwrap();
+    let events = conversation_events(&s.platform, 6).await;
+    let count = |kind: &str| events.iter().filter(|e| e.event_type == kind).count();
+    assert_eq!(
+        (count("MessageReceived"), count("MessageStatusChanged")),
+        (3, 3)
+    );
+    let customers: std::collections::HashSet<&str> =
+        events.iter().map(|e| e.aggregate_id.as_str()).collect();
+    assert_eq!(customers.len(), 4, "391, 392, 393 and 394");
+}
 
 async fn a_message_becomes_a_sealed_conversation_event_and_its_body_is_purged(backend: Backend) {
     let db = TestDb::migrated(backend).await;
