@@ -66,7 +66,35 @@ on_both_backends!(
     a_rebuild_equals_the_incremental_projection,
     one_process_holds_a_projector_and_another_takes_over_when_it_dies,
     status_reports_checkpoint_and_lag,
+    an_idle_runner_replays_after_a_rebuild_from_another_process,
 );
+
+async fn an_idle_runner_replays_after_a_rebuild_from_another_process(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let server = platform(&db, &[("LYO_PROJECTOR_IDLE_WAIT_MS", "200")]).await;
+    let cancel = CancellationToken::new();
+    let running = tokio::spawn(
+        server
+            .runner(server.projector("event_counts").unwrap())
+            .run(cancel.clone()),
+    );
+    deposit(&server, TenantId::new(), "ledger-1", 5).await;
+    wait_for_total(&server.db, 5).await;
+
+    // `lyo projections rebuild` in another process, while this one holds the lease and idles.
+    let cli = platform(&db, &[]).await;
+    cli.projector("event_counts")
+        .unwrap()
+        .reset()
+        .await
+        .unwrap();
+    assert_eq!(total(&cli.db).await, 0);
+    // No append follows: the idle runner must notice the reset by itself.
+    wait_for_total(&server.db, 5).await;
+
+    cancel.cancel();
+    running.await.unwrap();
+}
 
 async fn a_projector_wakes_on_appends_not_on_a_timer(backend: Backend) {
     let db = TestDb::migrated(backend).await;
