@@ -70,6 +70,8 @@ pub struct Settings {
     pub max_message_age: Duration,
     pub rate_customer_per_minute: u32,
     pub rate_tenant_per_minute: u32,
+    /// Inbox workers per process; 0 makes a process that only acknowledges webhooks.
+    pub ingress_workers: u32,
 }
 
 /// Every name Lyo reads, for the config file check.
@@ -93,6 +95,7 @@ const KNOWN: &[&str] = &[
     "LYO_MAX_MESSAGE_AGE_SECS",
     "LYO_RATE_CUSTOMER_PER_MINUTE",
     "LYO_RATE_TENANT_PER_MINUTE",
+    "LYO_INGRESS_WORKERS",
 ];
 
 impl Settings {
@@ -192,6 +195,7 @@ impl Settings {
                 get("LYO_RATE_TENANT_PER_MINUTE"),
                 Some(600),
             )?,
+            ingress_workers: parse("LYO_INGRESS_WORKERS", get("LYO_INGRESS_WORKERS"), Some(1))?,
         }
         .check_bounds()
     }
