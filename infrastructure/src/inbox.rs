@@ -17,7 +17,8 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 pub const MAX_BATCH: usize = 256;
 /// Requests waiting for a writer at most; beyond that `store` waits for room.
 const QUEUE: usize = 4096;
-pub(crate) const INBOX_AAD: &[u8] = b"lyo:webhook-inbox:v1";
+/// What sealed inbox bodies are bound to (the benchmark's verifier opens them too).
+pub const INBOX_AAD: &[u8] = b"lyo:webhook-inbox:v1";
 
 #[derive(Debug, thiserror::Error)]
 pub enum InboxError {

@@ -87,12 +87,15 @@ impl EventRepository {
         &self,
         mut events: Vec<SerializedEvent>,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
-        for event in &mut events {
-            self.inner
-                .vault
-                .open_payload(&mut event.payload)
-                .await
-                .map_err(pii_error)?;
+        // One key look-up for the whole stream, not one per event.
+        let mut payloads: Vec<Value> = events.iter_mut().map(|e| e.payload.take()).collect();
+        self.inner
+            .vault
+            .open_payloads(&mut payloads)
+            .await
+            .map_err(pii_error)?;
+        for (event, payload) in events.iter_mut().zip(payloads) {
+            event.payload = payload;
         }
         Ok(events)
     }

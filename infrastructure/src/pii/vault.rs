@@ -93,43 +93,50 @@ impl PiiVault {
     /// Replaces every sealed object in `payload` by the opened `{"$pii": ...}` form, or by a
     /// redacted one when the subject's key has been destroyed.
     pub async fn open_payload(&self, payload: &mut Value) -> Result<(), PiiError> {
+        self.open_payloads(std::slice::from_mut(payload)).await
+    }
+
+    /// Opens many payloads with one key look-up for all of them (an aggregate's whole stream).
+    pub async fn open_payloads(&self, payloads: &mut [Value]) -> Result<(), PiiError> {
         let mut key_ids = BTreeSet::new();
-        visit(payload, SEALED_MARKER, &mut |inner| {
-            if let Some(Ok(id)) = inner
-                .get("key")
-                .and_then(Value::as_str)
-                .map(Uuid::parse_str)
-            {
-                key_ids.insert(id);
-            }
-        });
+        for payload in payloads.iter() {
+            visit(payload, SEALED_MARKER, &mut |inner| {
+                if let Some(Ok(id)) = inner
+                    .get("key")
+                    .and_then(Value::as_str)
+                    .map(Uuid::parse_str)
+                {
+                    key_ids.insert(id);
+                }
+            });
+        }
         if key_ids.is_empty() {
             return Ok(());
         }
-        let mut keys = HashMap::new();
-        for key_id in key_ids {
-            let key = self.key_by_id(key_id).await?;
-            keys.insert(key_id, key);
+        let keys = self.keys_by_ids(&key_ids).await?;
+        for payload in payloads.iter_mut() {
+            transform(payload, SEALED_MARKER, &mut |inner| {
+                let field = |name: &'static str| {
+                    inner
+                        .get(name)
+                        .and_then(Value::as_str)
+                        .ok_or(PiiError::Malformed(name))
+                };
+                let subject = field("subject")?;
+                let key_id =
+                    Uuid::parse_str(field("key")?).map_err(|_| PiiError::Malformed("key"))?;
+                let Some(key) = keys.get(&key_id) else {
+                    return Ok(json!({ PII_MARKER: { "subject": subject, "redacted": true } }));
+                };
+                let plaintext = key
+                    .open(field("nonce")?, field("data")?, &field_aad(key_id, subject))
+                    .map_err(|_| PiiError::Corrupted)?;
+                let value: Value =
+                    serde_json::from_slice(&plaintext).map_err(|_| PiiError::Corrupted)?;
+                Ok(json!({ PII_MARKER: { "subject": subject, "value": value } }))
+            })?;
         }
-        transform(payload, SEALED_MARKER, &mut |inner| {
-            let field = |name: &'static str| {
-                inner
-                    .get(name)
-                    .and_then(Value::as_str)
-                    .ok_or(PiiError::Malformed(name))
-            };
-            let subject = field("subject")?;
-            let key_id = Uuid::parse_str(field("key")?).map_err(|_| PiiError::Malformed("key"))?;
-            let Some(Some(key)) = keys.get(&key_id) else {
-                return Ok(json!({ PII_MARKER: { "subject": subject, "redacted": true } }));
-            };
-            let plaintext = key
-                .open(field("nonce")?, field("data")?, &field_aad(key_id, subject))
-                .map_err(|_| PiiError::Corrupted)?;
-            let value: Value =
-                serde_json::from_slice(&plaintext).map_err(|_| PiiError::Corrupted)?;
-            Ok(json!({ PII_MARKER: { "subject": subject, "value": value } }))
-        })
+        Ok(())
     }
 
     /// Destroys the subject's key for good: every field sealed under it opens as redacted,
@@ -281,27 +288,49 @@ ON CONFLICT (subject_id) DO UPDATE SET wrapped_key = NULL,
             .map(Some)
     }
 
-    /// The key a sealed field names; `None` when it was destroyed.
-    async fn key_by_id(&self, key_id: Uuid) -> Result<Option<DataKey>, PiiError> {
-        const SELECT: &str = "SELECT subject_id, wrapped_key FROM subject_keys WHERE key_id = $1";
-        let row: Option<(String, Option<Vec<u8>>)> = match &self.db {
+    /// The live keys among `key_ids` (destroyed ones are absent), in one query.
+    async fn keys_by_ids(
+        &self,
+        key_ids: &BTreeSet<Uuid>,
+    ) -> Result<HashMap<Uuid, DataKey>, PiiError> {
+        let rows: Vec<(Uuid, String, Option<Vec<u8>>)> = match &self.db {
             Db::Postgres(pool) => {
-                sqlx::query_as(SELECT)
-                    .bind(key_id)
-                    .fetch_optional(pool)
+                let ids: Vec<Uuid> = key_ids.iter().copied().collect();
+                sqlx::query_as("SELECT key_id, subject_id, wrapped_key FROM subject_keys WHERE key_id = ANY($1)")
+                    .bind(ids)
+                    .fetch_all(pool)
                     .await?
             }
             Db::Sqlite(pool) => {
-                sqlx::query_as(SELECT)
-                    .bind(key_id.to_string())
-                    .fetch_optional(pool)
+                let placeholders: Vec<String> =
+                    (1..=key_ids.len()).map(|i| format!("${i}")).collect();
+                let sql = format!(
+                    "SELECT key_id, subject_id, wrapped_key FROM subject_keys WHERE key_id IN ({})",
+                    placeholders.join(", ")
+                );
+                let mut query = sqlx::query_as::<_, (String, String, Option<Vec<u8>>)>(&sql);
+                for id in key_ids {
+                    query = query.bind(id.to_string());
+                }
+                query
+                    .fetch_all(pool)
                     .await?
+                    .into_iter()
+                    .map(|(id, subject, wrapped)| {
+                        Uuid::parse_str(&id)
+                            .map(|id| (id, subject, wrapped))
+                            .map_err(|_| PiiError::Malformed("stored key id"))
+                    })
+                    .collect::<Result<_, _>>()?
             }
         };
-        match row {
-            Some((subject, Some(wrapped))) => Ok(Some(self.unwrap(key_id, &subject, &wrapped)?)),
-            _ => Ok(None),
+        let mut keys = HashMap::new();
+        for (key_id, subject, wrapped) in rows {
+            if let Some(wrapped) = wrapped {
+                keys.insert(key_id, self.unwrap(key_id, &subject, &wrapped)?);
+            }
         }
+        Ok(keys)
     }
 
     fn unwrap(&self, key_id: Uuid, subject: &str, wrapped: &[u8]) -> Result<DataKey, PiiError> {
