@@ -127,6 +127,12 @@ impl Platform {
             self.master_key.clone(),
             self.repository.clone(),
             self.directory.clone(),
+            self.projectors
+                .iter()
+                .find(|p| p.name() == lyo_infrastructure::projection::TENANT_DIRECTORY)
+                .cloned()
+                .expect("all_projectors includes the tenant directory"),
+            self.log.clone(),
             lyo_infrastructure::ingress::IngressConfig {
                 max_age: self.settings.max_message_age,
                 per_customer_per_minute: self.settings.rate_customer_per_minute,

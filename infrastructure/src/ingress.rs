@@ -21,7 +21,9 @@ use crate::whatsapp::{
 };
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{AggregateError, CqrsFramework};
+use lyo_application::event_log::EventLog;
 use lyo_application::metadata::{Actor, ActorKind, EventMetadata};
+use lyo_application::projection::Projector;
 use lyo_application::tenants::TenantDirectory;
 use lyo_domain::conversation::{
     Answering, Conversation, ConversationCommand, ConversationError, Customer, InboundMessage,
@@ -61,6 +63,10 @@ type Conversations =
 
 pub struct InboxWorker {
     db: Db,
+    /// The tenant directory's projector and the log, to tell "unknown number" from "not
+    /// projected yet".
+    directory_projector: Arc<dyn Projector>,
+    log: Arc<dyn EventLog>,
     master: MasterKey,
     tenants: SqlTenantDirectory,
     subjects: SqlSubjectDirectory,
@@ -78,15 +84,20 @@ fn now_ms() -> i64 {
 }
 
 impl InboxWorker {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         db: Db,
         master: MasterKey,
         repository: EventRepository,
         tenants: SqlTenantDirectory,
+        directory_projector: Arc<dyn Projector>,
+        log: Arc<dyn EventLog>,
         config: IngressConfig,
         signal: Arc<Notify>,
     ) -> Self {
         Self {
+            directory_projector,
+            log,
             subjects: SqlSubjectDirectory::new(db.clone(), master.clone()),
             conversations: CqrsFramework::new(
                 PersistedEventStore::new_event_store(repository),
@@ -140,9 +151,13 @@ impl InboxWorker {
         let mut rows = self.claim().await?;
         rows.sort_by_key(|(id, _)| *id);
         for (id, sealed) in &rows {
-            self.process(sealed.as_deref()).await?;
-            self.mark_processed(*id).await?;
-            metrics::counter!("lyo_inbox_processed_total").increment(1);
+            match self.process(sealed.as_deref()).await? {
+                Outcome::Done => {
+                    self.mark_processed(*id).await?;
+                    metrics::counter!("lyo_inbox_processed_total").increment(1);
+                }
+                Outcome::Later => self.defer(*id).await?,
+            }
         }
         Ok(rows.len())
     }
@@ -152,36 +167,48 @@ impl InboxWorker {
         let until =
             now.saturating_add(i64::try_from(self.config.claim_for.as_millis()).unwrap_or(60_000));
         let limit = i64::from(self.config.batch);
+        // Postgres: skip rows another worker is claiming right now. SQLite has one writer.
+        let lock = match &self.db {
+            Db::Postgres(_) => "FOR UPDATE SKIP LOCKED",
+            Db::Sqlite(_) => "",
+        };
+        let sql = format!(
+            "UPDATE webhook_inbox SET claimed_until_ms = $2
+              WHERE id IN (SELECT id FROM webhook_inbox
+                            WHERE processed_at IS NULL AND (claimed_until_ms IS NULL OR claimed_until_ms < $1)
+                            ORDER BY id LIMIT $3 {lock})
+          RETURNING id, body_sealed"
+        );
         match &self.db {
             Db::Postgres(pool) => {
-                sqlx::query_as(
-                    "UPDATE webhook_inbox SET claimed_until_ms = $2
-                      WHERE id IN (SELECT id FROM webhook_inbox
-                                    WHERE processed_at IS NULL AND (claimed_until_ms IS NULL OR claimed_until_ms < $1)
-                                    ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
-                  RETURNING id, body_sealed",
-                )
-                .bind(now)
-                .bind(until)
-                .bind(limit)
-                .fetch_all(pool)
-                .await
+                sqlx::query_as(&sql)
+                    .bind(now)
+                    .bind(until)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await
             }
             Db::Sqlite(pool) => {
-                sqlx::query_as(
-                    "UPDATE webhook_inbox SET claimed_until_ms = $2
-                      WHERE id IN (SELECT id FROM webhook_inbox
-                                    WHERE processed_at IS NULL AND (claimed_until_ms IS NULL OR claimed_until_ms < $1)
-                                    ORDER BY id LIMIT $3)
-                  RETURNING id, body_sealed",
-                )
-                .bind(now)
-                .bind(until)
-                .bind(limit)
-                .fetch_all(pool)
-                .await
+                sqlx::query_as(&sql)
+                    .bind(now)
+                    .bind(until)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await
             }
         }
+    }
+
+    /// Gives a row back for a retry soon (its tenant may not be projected yet).
+    async fn defer(&self, id: i64) -> Result<(), sqlx::Error> {
+        let soon = now_ms().saturating_add(RETRY_MS);
+        self.db
+            .execute(
+                "UPDATE webhook_inbox SET claimed_until_ms = $2 WHERE id = $1",
+                &[crate::db::Arg::I64(id), crate::db::Arg::I64(soon)],
+            )
+            .await
+            .map(|_| ())
     }
 
     async fn mark_processed(&self, id: i64) -> Result<(), sqlx::Error> {
@@ -200,7 +227,7 @@ impl InboxWorker {
             .map(|_| ())
     }
 
-    async fn process(&self, sealed: Option<&[u8]>) -> Result<(), IngressError> {
+    async fn process(&self, sealed: Option<&[u8]>) -> Result<Outcome, IngressError> {
         // Bodies were verified and parsed before they were stored; one that no longer opens or
         // parses (a changed master key) can never succeed: count it and move on.
         let Some(delivery) = sealed
@@ -209,33 +236,55 @@ impl InboxWorker {
         else {
             metrics::counter!("lyo_inbox_unreadable_total").increment(1);
             tracing::error!("an inbox row could not be opened or parsed; skipped");
-            return Ok(());
+            return Ok(Outcome::Done);
+        };
+        // Route everything first: if a number is unknown only because the directory has not
+        // caught up with a new tenant yet, the whole delivery waits (commands are idempotent,
+        // so a later full pass is harmless).
+        let mut routes = HashMap::new();
+        for change in &delivery.changes {
+            let Some(phone_number_id) = change.phone_number_id.as_deref() else {
+                continue;
+            };
+            let tenant = self
+                .tenants
+                .tenant_for_phone_number(phone_number_id)
+                .await?;
+            if tenant.is_none() && !self.directory_is_current().await? {
+                return Ok(Outcome::Later);
+            }
+            routes.insert(phone_number_id.to_string(), tenant);
+        }
+        let tenant_of = |change: &Change| {
+            let tenant = change
+                .phone_number_id
+                .as_ref()
+                .and_then(|id| routes.get(id).copied().flatten());
+            if tenant.is_none() {
+                metrics::counter!("lyo_ingress_unrouted_total").increment(1);
+            }
+            tenant
         };
         for (change, message) in delivery.messages() {
-            if let Some(tenant) = self.tenant(change).await? {
+            if let Some(tenant) = tenant_of(change) {
                 self.receive(tenant, change, message).await?;
             }
         }
         for (change, status) in delivery.statuses() {
-            if let Some(tenant) = self.tenant(change).await? {
+            if let Some(tenant) = tenant_of(change) {
                 self.record_status(tenant, status).await?;
             }
         }
-        Ok(())
+        Ok(Outcome::Done)
     }
 
-    async fn tenant(&self, change: &Change) -> Result<Option<TenantId>, IngressError> {
-        let Some(phone_number_id) = change.phone_number_id.as_deref() else {
-            return Ok(None);
-        };
-        let tenant = self
-            .tenants
-            .tenant_for_phone_number(phone_number_id)
-            .await?;
-        if tenant.is_none() {
-            metrics::counter!("lyo_ingress_unrouted_total").increment(1);
-        }
-        Ok(tenant)
+    async fn directory_is_current(&self) -> Result<bool, IngressError> {
+        let checkpoint = self.directory_projector.checkpoint().await.map_err(|e| {
+            IngressError::Store(lyo_application::event_log::StoreError::Unexpected(
+                Box::new(e),
+            ))
+        })?;
+        Ok(self.log.count_after(checkpoint).await? == 0)
     }
 
     async fn receive(
@@ -361,6 +410,14 @@ impl InboxWorker {
         }
     }
 }
+
+enum Outcome {
+    Done,
+    /// Try again soon: a tenant may not be in the directory yet.
+    Later,
+}
+
+const RETRY_MS: i64 = 500;
 
 /// The text a person typed or chose, when there is one.
 fn text_of(content: &Content) -> Option<&str> {

@@ -233,3 +233,16 @@ pub fn meta_signature(secret: &str, body: &[u8]) -> String {
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
+
+/// Metadata of a command issued by Lyo itself, for tests that only need a tenant.
+pub fn system_metadata(
+    tenant: lyo_domain::ids::TenantId,
+) -> lyo_application::metadata::EventMetadata {
+    lyo_application::metadata::EventMetadata {
+        tenant_id: tenant,
+        actor: lyo_application::metadata::Actor::system("test"),
+        correlation_id: "c".into(),
+        causation_id: None,
+        request_id: None,
+    }
+}

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::CqrsFramework;
 use lyo_application::event_log::{EventLog, Position, RecordedEvent, StoreError};
-use lyo_application::metadata::{Actor, EventMetadata};
+
 use lyo_application::projection::runner::{ProjectionRunner, RunnerConfig};
 use lyo_application::projection::Projector;
 use lyo_domain::ids::TenantId;
@@ -101,13 +101,7 @@ async fn a_projector_sees_every_event_exactly_once_under_concurrent_appends(back
     let running = tokio::spawn(runner.run(cancel.clone()));
 
     let tenant = TenantId::new();
-    let metadata = EventMetadata {
-        tenant_id: tenant,
-        actor: Actor::system("test"),
-        correlation_id: "c".into(),
-        causation_id: None,
-        request_id: None,
-    };
+    let metadata = lyo_tests::system_metadata(tenant);
     let metadata_json = serde_json::to_string(&metadata.to_map()).unwrap();
     let mut writers = Vec::new();
     for writer in 0..WRITERS {

@@ -163,7 +163,56 @@ on_both_backends!(
     late_and_rate_limited_messages_are_recorded_but_not_answered,
     a_delivery_for_an_unknown_number_records_nothing,
     a_batch_of_entries_messages_and_statuses_is_processed_whole,
+    a_message_for_a_tenant_not_yet_projected_waits_instead_of_being_dropped,
 );
+
+async fn a_message_for_a_tenant_not_yet_projected_waits_instead_of_being_dropped(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = setup(backend, &db, &[]).await;
+    // A second tenant, created but not yet in the directory.
+    let caller = Caller {
+        actor: Actor {
+            kind: ActorKind::Admin,
+            id: "test".into(),
+        },
+        request_id: None,
+    };
+    let new = NewTenant {
+        name: "Nuovo".into(),
+        time_zone: "Europe/Rome".into(),
+        languages: vec![lyo_domain::understanding::Language::It],
+        whatsapp: NewWhatsApp {
+            phone_number_ids: vec!["777000".into()],
+            display_phone_number: None,
+            business_account_id: None,
+            access_token: None,
+            app_secret: None,
+        },
+    };
+    s.platform.tenants.create(new, &caller).await.unwrap();
+    let body = envelope(
+        "777000",
+        json!({ "messages": [{ "from": "393330000777", "id": "wamid.N1", "timestamp": now().to_string(), "type": "text", "text": { "body": "ciao" } }] }),
+    );
+    deliver(&s, &body).await;
+    s.platform.inbox_worker().drain().await.unwrap();
+    assert!(conversation_events(&s.platform, 0).await.is_empty());
+    assert_eq!(
+        pending_bodies(&s.platform.db).await.0,
+        1,
+        "kept for later, not dropped"
+    );
+
+    s.platform
+        .runner(s.platform.projector("tenant_directory").unwrap())
+        .catch_up()
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    s.platform.inbox_worker().drain().await.unwrap();
+    assert_eq!(conversation_events(&s.platform, 1).await.len(), 1);
+    assert_eq!(pending_bodies(&s.platform.db).await, (0, 0));
+}
 
 async fn a_batch_of_entries_messages_and_statuses_is_processed_whole(backend: Backend) {
     let db = TestDb::migrated(backend).await;

@@ -5,7 +5,7 @@
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{CqrsFramework, EventStore};
 use lyo_api::platform::Platform;
-use lyo_application::metadata::{Actor, EventMetadata};
+
 use lyo_domain::ids::{SubjectId, TenantId};
 use lyo_domain::personal::Personal;
 use lyo_infrastructure::db::Db;
@@ -18,37 +18,33 @@ const NAME: &str = "Giulia Bianchi";
 type Store = PersistedEventStore<lyo_infrastructure::event_store::EventRepository, Ledger>;
 
 async fn open_ledger(platform: &Platform, tenant: TenantId, subject: SubjectId) {
+    open_ledger_named(platform, "ledger-1", tenant, subject).await
+}
+
+/// Opens `ledger` with the subject's name as owner, and deposits twice.
+async fn open_ledger_named(
+    platform: &Platform,
+    ledger: &str,
+    tenant: TenantId,
+    subject: SubjectId,
+) {
     let cqrs = CqrsFramework::new(
         Store::new_event_store(platform.repository.clone()),
         vec![],
         (),
     );
-    let metadata = EventMetadata {
-        tenant_id: tenant,
-        actor: Actor::system("test"),
-        correlation_id: "c".into(),
-        causation_id: None,
-        request_id: None,
+    let metadata = lyo_tests::system_metadata(tenant);
+    let owner = Personal::new(subject, NAME.to_string());
+    cqrs.execute_with_metadata(ledger, LedgerCommand::Open { owner }, metadata.to_map())
+        .await
+        .unwrap();
+    let deposit = LedgerCommand::Deposit {
+        amount: 7,
+        times: 2,
     };
-    cqrs.execute_with_metadata(
-        "ledger-1",
-        LedgerCommand::Open {
-            owner: Personal::new(subject, NAME.into()),
-        },
-        metadata.to_map(),
-    )
-    .await
-    .unwrap();
-    cqrs.execute_with_metadata(
-        "ledger-1",
-        LedgerCommand::Deposit {
-            amount: 7,
-            times: 2,
-        },
-        metadata.to_map(),
-    )
-    .await
-    .unwrap();
+    cqrs.execute_with_metadata(ledger, deposit, metadata.to_map())
+        .await
+        .unwrap();
 }
 
 async fn raw_payloads(db: &Db) -> Vec<String> {
@@ -164,27 +160,7 @@ async fn a_write_after_erasure_stores_the_subject_redacted(backend: Backend) {
         .unwrap();
 
     // A command decided before the erasure still carries the value: it must not come back.
-    let cqrs = CqrsFramework::new(
-        Store::new_event_store(platform.repository.clone()),
-        vec![],
-        (),
-    );
-    let metadata = EventMetadata {
-        tenant_id: tenant,
-        actor: Actor::system("test"),
-        correlation_id: "c".into(),
-        causation_id: None,
-        request_id: None,
-    };
-    cqrs.execute_with_metadata(
-        "ledger-2",
-        LedgerCommand::Open {
-            owner: Personal::new(subject, NAME.into()),
-        },
-        metadata.to_map(),
-    )
-    .await
-    .unwrap();
+    open_ledger_named(&platform, "ledger-2", tenant, subject).await;
     for payload in raw_payloads(&platform.db).await {
         assert!(!payload.contains("Giulia"), "plaintext at rest: {payload}");
     }

@@ -5,7 +5,7 @@
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::CqrsFramework;
 use lyo_api::platform::Platform;
-use lyo_application::metadata::{Actor, EventMetadata};
+
 use lyo_application::projection::status;
 use lyo_domain::ids::TenantId;
 use lyo_infrastructure::db::Db;
@@ -20,13 +20,7 @@ async fn deposit(platform: &Platform, tenant: TenantId, ledger: &str, times: usi
         vec![],
         (),
     );
-    let metadata = EventMetadata {
-        tenant_id: tenant,
-        actor: Actor::system("test"),
-        correlation_id: "c".into(),
-        causation_id: None,
-        request_id: None,
-    };
+    let metadata = lyo_tests::system_metadata(tenant);
     cqrs.execute_with_metadata(
         ledger,
         LedgerCommand::Deposit { amount: 1, times },

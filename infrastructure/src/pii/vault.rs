@@ -1,7 +1,7 @@
 //! The per-subject key store and the sealing of personal-data fields in JSON payloads.
 
 use super::crypto::{DataKey, MasterKey};
-use crate::db::Db;
+use crate::db::{Arg, Db};
 use lyo_domain::personal::PII_MARKER;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeSet, HashMap};
@@ -145,7 +145,7 @@ impl PiiVault {
     pub async fn erase_subject(&self, tenant_id: &str, subject: &str) -> Result<(), PiiError> {
         const TOMBSTONE_PG: &str = "
 INSERT INTO subject_keys (key_id, subject_id, tenant_id, wrapped_key, erased_at)
-VALUES ($1, $2, $3, NULL, now())
+VALUES ($1::uuid, $2, $3, NULL, now())
 ON CONFLICT (subject_id) DO UPDATE SET wrapped_key = NULL, erased_at = coalesce(subject_keys.erased_at, now())
  WHERE subject_keys.tenant_id = excluded.tenant_id";
         const TOMBSTONE_SQLITE: &str = "
@@ -155,47 +155,27 @@ ON CONFLICT (subject_id) DO UPDATE SET wrapped_key = NULL,
        erased_at = coalesce(subject_keys.erased_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
  WHERE subject_keys.tenant_id = excluded.tenant_id";
         const RECORD: &str = "INSERT INTO subject_erasures (subject_id, tenant_id) VALUES ($1, $2)";
-        let key_id = Uuid::new_v4();
-        let changed = match &self.db {
-            Db::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let changed = sqlx::query(TOMBSTONE_PG)
-                    .bind(key_id)
-                    .bind(subject)
-                    .bind(tenant_id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                sqlx::query(RECORD)
-                    .bind(subject)
-                    .bind(tenant_id)
-                    .execute(&mut *tx)
-                    .await?;
-                if changed == 1 {
-                    tx.commit().await?;
-                }
-                changed
-            }
-            Db::Sqlite(pool) => {
-                let mut tx = pool.begin().await?;
-                let changed = sqlx::query(TOMBSTONE_SQLITE)
-                    .bind(key_id.to_string())
-                    .bind(subject)
-                    .bind(tenant_id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                sqlx::query(RECORD)
-                    .bind(subject)
-                    .bind(tenant_id)
-                    .execute(&mut *tx)
-                    .await?;
-                if changed == 1 {
-                    tx.commit().await?;
-                }
-                changed
-            }
+        let tombstone = match &self.db {
+            Db::Postgres(_) => TOMBSTONE_PG,
+            Db::Sqlite(_) => TOMBSTONE_SQLITE,
         };
+        let (subject, tenant) = (Arg::Text(subject.into()), Arg::Text(tenant_id.into()));
+        let mut tx = self.db.begin().await?;
+        let changed = tx
+            .execute(
+                tombstone,
+                &[
+                    Arg::Text(Uuid::new_v4().to_string()),
+                    subject.clone(),
+                    tenant.clone(),
+                ],
+            )
+            .await?;
+        tx.execute(RECORD, &[subject, tenant]).await?;
+        // Another tenant's subject: roll back, record nothing.
+        if changed == 1 {
+            tx.commit().await?;
+        }
         if changed == 1 {
             Ok(())
         } else {

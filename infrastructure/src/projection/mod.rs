@@ -8,7 +8,9 @@ mod tenant_directory;
 pub use event_counts::EventCounts;
 pub use leases::SqlLeaseStore;
 pub use sql_projector::{ReadModel, SqlProjector};
-pub use tenant_directory::{DirectoryCache, SqlTenantDirectory, TenantDirectoryModel};
+pub use tenant_directory::{
+    DirectoryCache, SqlTenantDirectory, TenantDirectoryModel, NAME as TENANT_DIRECTORY,
+};
 
 use crate::db::Db;
 use lyo_application::projection::Projector;
