@@ -38,9 +38,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         let runner = platform.runner(projector.clone());
         tasks.push(tokio::spawn(runner.run(workers.child_token())));
     }
-    tasks.push(tokio::spawn(
-        platform.inbox_worker().run(workers.child_token()),
-    ));
+    for _ in 0..platform.settings.ingress_workers {
+        tasks.push(tokio::spawn(
+            platform.inbox_worker().run(workers.child_token()),
+        ));
+    }
     tracing::info!(%address, backend = ?platform.db.backend(), "lyo is listening");
 
     let app = router(AppState::new(&platform, metrics));

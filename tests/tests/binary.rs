@@ -269,13 +269,21 @@ async fn two_servers_share_a_projector_and_the_survivor_takes_over() {
 /// signed delivery and its worker turns it into a conversation event by itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lyo_serve_turns_a_signed_delivery_into_a_conversation_event() {
+    ingress_through_the_binary(1).await;
+    ingress_through_the_binary(0).await;
+}
+
+/// With `workers` inbox workers (`LYO_INGRESS_WORKERS`); 0 only acknowledges.
+async fn ingress_through_the_binary(workers: u32) {
     let test_db = TestDb::migrated(Backend::Sqlite).await;
     let dir = temp_dir();
     let key = master_key();
+    let workers = workers.to_string();
     let env = [
         ("DATABASE_URL", test_db.url.as_str()),
         ("LYO_MASTER_KEY", key.as_str()),
         ("WHATSAPP_APP_SECRET", "secret"),
+        ("LYO_INGRESS_WORKERS", workers.as_str()),
     ];
     let (ok, _) = lyo(
         &dir,
@@ -318,6 +326,21 @@ async fn lyo_serve_turns_a_signed_delivery_into_a_conversation_event() {
         .unwrap();
     assert_eq!(response.status(), 200);
     let db = test_db.connect().await;
+    if workers == "0" {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let Db::Sqlite(pool) = &db else {
+            unreachable!()
+        };
+        let pending: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM webhook_inbox WHERE processed_at IS NULL")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+        assert_eq!(pending, 1, "no worker: stored, not processed");
+        assert!(server.terminate().success());
+        std::fs::remove_dir_all(dir).unwrap();
+        return;
+    }
     eventually(
         Duration::from_secs(30),
         "the worker in lyo serve to record the message",
