@@ -132,7 +132,6 @@ impl Platform {
                 .find(|p| p.name() == lyo_infrastructure::projection::TENANT_DIRECTORY)
                 .cloned()
                 .expect("all_projectors includes the tenant directory"),
-            self.log.clone(),
             lyo_infrastructure::ingress::IngressConfig {
                 max_age: self.settings.max_message_age,
                 per_customer_per_minute: self.settings.rate_customer_per_minute,
