@@ -8,8 +8,8 @@
 
 use super::model::Language;
 use super::numbers;
-use super::scan::{Claims, Hit};
-use super::text::{Kind, Token};
+use super::scan::{claim_each, Claims, Hit};
+use super::text::{word, Kind, Token};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Half {
@@ -26,31 +26,7 @@ pub(super) struct RawTime {
 }
 
 pub(super) fn find(lang: Language, tokens: &[Token], claims: &mut Claims) -> Vec<Hit<RawTime>> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < tokens.len() {
-        let hit = if claims.free(i) {
-            at(lang, tokens, i)
-        } else {
-            None
-        };
-        match hit.filter(|h| claims.all_free(h.at, h.end)) {
-            Some(h) => {
-                claims.take(h.at, h.end);
-                out.push(h);
-                i = h.end;
-            }
-            None => i += 1,
-        }
-    }
-    out
-}
-
-fn word(tokens: &[Token], i: usize) -> &str {
-    tokens
-        .get(i)
-        .filter(|t| t.is_word())
-        .map_or("", |t| t.norm.as_str())
+    claim_each(tokens, claims, |i| at(lang, tokens, i))
 }
 
 fn time(at: usize, end: usize, hour: u32, minute: u32, half: Option<Half>) -> Option<Hit<RawTime>> {

@@ -6,14 +6,7 @@
 
 use super::clock::RawTime;
 use super::scan::{Claims, Hit};
-use super::text::Token;
-
-fn word(tokens: &[Token], i: usize) -> &str {
-    tokens
-        .get(i)
-        .filter(|t| t.is_word())
-        .map_or("", |t| t.norm.as_str())
-}
+use super::text::{word, Token};
 
 fn is_correction(tokens: &[Token], i: usize) -> bool {
     let w = word(tokens, i);

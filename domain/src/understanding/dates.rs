@@ -15,7 +15,7 @@ use super::clock;
 use super::model::Language;
 use super::numbers;
 use super::scan::{Claims, Hit};
-use super::text::{Kind, Token};
+use super::text::{word, Kind, Token};
 
 /// Dates found, in message order, and holidays (used only when no date is found).
 pub(super) struct Found {
@@ -53,13 +53,6 @@ pub(super) fn find(lang: Language, tokens: &[Token], today: Date, claims: &mut C
         }
     }
     found
-}
-
-fn word(tokens: &[Token], i: usize) -> &str {
-    tokens
-        .get(i)
-        .filter(|t| t.is_word())
-        .map_or("", |t| t.norm.as_str())
 }
 
 fn hit(at: usize, end: usize, value: Option<Date>) -> Option<Hit<Date>> {

@@ -10,14 +10,7 @@ use super::calendar;
 use super::language;
 use super::model::Language;
 use super::numbers;
-use super::text::Token;
-
-fn word(tokens: &[Token], i: usize) -> &str {
-    tokens
-        .get(i)
-        .filter(|t| t.is_word())
-        .map_or("", |t| t.norm.as_str())
-}
+use super::text::{word, Token};
 
 /// Where the name starts after a cue at `i`, and whether the cue is weak.
 fn cue(tokens: &[Token], i: usize) -> Option<(usize, bool)> {

@@ -8,35 +8,11 @@
 
 use super::model::Language;
 use super::numbers;
-use super::scan::{Claims, Hit};
-use super::text::Token;
+use super::scan::{claim_each, Claims, Hit};
+use super::text::{word, Token};
 
 pub(super) fn find(lang: Language, tokens: &[Token], claims: &mut Claims) -> Vec<Hit<u16>> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < tokens.len() {
-        let hit = if claims.free(i) {
-            at(lang, tokens, i)
-        } else {
-            None
-        };
-        match hit.filter(|h| claims.all_free(h.at, h.end)) {
-            Some(h) => {
-                claims.take(h.at, h.end);
-                out.push(h);
-                i = h.end;
-            }
-            None => i += 1,
-        }
-    }
-    out
-}
-
-fn word(tokens: &[Token], i: usize) -> &str {
-    tokens
-        .get(i)
-        .filter(|t| t.is_word())
-        .map_or("", |t| t.norm.as_str())
+    claim_each(tokens, claims, |i| at(lang, tokens, i))
 }
 
 #[derive(PartialEq, Clone, Copy)]

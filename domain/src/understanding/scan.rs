@@ -93,3 +93,26 @@ pub(super) fn settle<T: Copy>(tokens: &[Token], hits: &[Hit<T>]) -> Option<Hit<T
         .find(|h| !negated_before(tokens, h.at) && !negated_after(tokens, h.end))
         .copied()
 }
+
+/// Walks the tokens left to right and takes every hit `at` finds on free tokens, skipping past
+/// each one taken.
+pub(super) fn claim_each<T: Copy>(
+    tokens: &[Token],
+    claims: &mut Claims,
+    at: impl Fn(usize) -> Option<Hit<T>>,
+) -> Vec<Hit<T>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        let hit = if claims.free(i) { at(i) } else { None };
+        match hit.filter(|h| claims.all_free(h.at, h.end)) {
+            Some(h) => {
+                claims.take(h.at, h.end);
+                out.push(h);
+                i = h.end;
+            }
+            None => i += 1,
+        }
+    }
+    out
+}

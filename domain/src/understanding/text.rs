@@ -227,3 +227,11 @@ fn merge_texting(tokens: &mut Vec<Token>) {
         }
     }
 }
+
+/// The normalised word at `i`, or "" past the end or on a non-word token.
+pub(super) fn word(tokens: &[Token], i: usize) -> &str {
+    tokens
+        .get(i)
+        .filter(|t| t.is_word())
+        .map_or("", |t| t.norm.as_str())
+}
