@@ -228,7 +228,8 @@ async fn two_servers_share_a_projector_and_the_survivor_takes_over() {
     let env = [
         ("DATABASE_URL", test_db.url.as_str()),
         ("LYO_MASTER_KEY", key.as_str()),
-        ("LYO_PROJECTOR_LEASE_TTL_MS", "500"),
+        // Long enough that a renewal delayed by a busy CI machine does not hand the lease over.
+        ("LYO_PROJECTOR_LEASE_TTL_MS", "2000"),
     ];
     let first = Server::start(&dir, &env).await;
     let second = Server::start(&dir, &env).await;
@@ -245,7 +246,7 @@ async fn two_servers_share_a_projector_and_the_survivor_takes_over() {
     .await;
     let holder = lease_holder_pid(&db).await.unwrap();
     // It stays with one holder across several renewals.
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(lease_holder_pid(&db).await, Some(holder));
 
     let (dead, survivor) = if holder == pids[0] {
