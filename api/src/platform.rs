@@ -32,11 +32,16 @@ pub struct Platform {
     pub master_key: lyo_infrastructure::pii::MasterKey,
     /// Notified when the webhook inbox stored deliveries.
     pub inbox_stored: Arc<tokio::sync::Notify>,
+    /// The webhook inbox; its writer tasks end once every clone is dropped (after draining).
+    pub inbox: lyo_infrastructure::inbox::WebhookInbox,
     /// This process's name in lease tables.
     pub owner: String,
     /// Stops the background signal tasks.
     background: CancellationToken,
 }
+
+/// Writer tasks of the webhook inbox: while one commits, the next batch gathers (ADR 0005).
+const INBOX_WRITERS: usize = 2;
 
 /// Whether to apply migrations while opening.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +72,13 @@ impl Platform {
         );
         let log: Arc<dyn EventLog> = Arc::new(SqlEventLog::new(db.clone(), signal));
         let leases: Arc<dyn LeaseStore> = Arc::new(SqlLeaseStore::new(db.clone()));
+        let inbox_stored = Arc::new(tokio::sync::Notify::new());
+        let inbox = lyo_infrastructure::inbox::WebhookInbox::start(
+            db.clone(),
+            master_key.clone(),
+            INBOX_WRITERS,
+            inbox_stored.clone(),
+        );
         let cache = Arc::new(DirectoryCache::default());
         let projectors = all_projectors(&db, cache.clone());
         let directory = SqlTenantDirectory::new(db.clone(), cache);
@@ -87,7 +99,8 @@ impl Platform {
                 tenants,
                 directory,
                 master_key,
-                inbox_stored: Arc::new(tokio::sync::Notify::new()),
+                inbox,
+                inbox_stored,
                 owner: process_owner(),
                 background,
             },

@@ -65,16 +65,10 @@ async fn inbox(db: &Db) -> Vec<Vec<u8>> {
 }
 
 async fn opened_inbox(platform: &Platform) -> Vec<Vec<u8>> {
-    let inbox_reader = lyo_infrastructure::inbox::WebhookInbox::start(
-        platform.db.clone(),
-        platform.master_key.clone(),
-        1,
-        platform.inbox_stored.clone(),
-    );
     inbox(&platform.db)
         .await
         .iter()
-        .map(|s| inbox_reader.open(s).unwrap())
+        .map(|sealed| platform.inbox.open(sealed).unwrap())
         .collect()
 }
 

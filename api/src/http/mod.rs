@@ -42,12 +42,7 @@ impl AppState {
             webhook: std::sync::Arc::new(webhook::Webhook::new(
                 platform.settings.whatsapp_app_secret.clone(),
                 platform.settings.whatsapp_verify_token.clone(),
-                lyo_infrastructure::inbox::WebhookInbox::start(
-                    platform.db.clone(),
-                    platform.master_key.clone(),
-                    2,
-                    platform.inbox_stored.clone(),
-                ),
+                platform.inbox.clone(),
                 platform.directory.clone(),
                 platform.master_key.clone(),
             )),
