@@ -246,3 +246,44 @@ pub fn system_metadata(
         request_id: None,
     }
 }
+
+/// One request to the app in-process (tower `oneshot`); the body is parsed as JSON when it is
+/// JSON (`Null` otherwise).
+pub async fn call_api(
+    platform: &lyo_api::platform::Platform,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<String>,
+) -> (
+    axum::http::StatusCode,
+    axum::http::HeaderMap,
+    serde_json::Value,
+) {
+    use tower::ServiceExt;
+    let mut request = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json");
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let body = body
+        .map(axum::body::Body::from)
+        .unwrap_or_else(axum::body::Body::empty);
+    let state = lyo_api::http::AppState::new(platform, lyo_api::telemetry::metrics_handle());
+    let response = lyo_api::http::router(state)
+        .oneshot(request.body(body).expect("a valid request"))
+        .await
+        .expect("the router answers");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("a readable body");
+    (
+        status,
+        headers,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
+}

@@ -11,23 +11,10 @@ use lyo_tests::{on_both_backends, Backend, TestDb};
 use tower::ServiceExt;
 
 async fn get(
-    state: AppState,
+    platform: &Platform,
     path: &str,
 ) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
-    let response = router(state)
-        .oneshot(Request::get(path).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    (
-        status,
-        headers,
-        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
-    )
+    lyo_tests::call_api(platform, "GET", path, None, None).await
 }
 
 on_both_backends!(ready_is_503_until_migrations_are_applied);
@@ -38,14 +25,13 @@ async fn ready_is_503_until_migrations_are_applied(backend: Backend) {
         .await
         .unwrap();
     let db = platform.db.clone();
-    let state = AppState::new(&platform, metrics_handle());
-    let (status, headers, body) = get(state.clone(), "/ready").await;
+    let (status, headers, body) = get(&platform, "/ready").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(headers.contains_key("retry-after"));
     assert_eq!(body["error"], "unavailable");
     assert!(body["message"].as_str().unwrap().contains("lyo migrate"));
 
-    let (status, _, _) = get(state.clone(), "/health").await;
+    let (status, _, _) = get(&platform, "/health").await;
     assert_eq!(
         status,
         StatusCode::OK,
@@ -53,14 +39,14 @@ async fn ready_is_503_until_migrations_are_applied(backend: Backend) {
     );
 
     db.migrate().await.unwrap();
-    let (status, _, body) = get(state.clone(), "/ready").await;
+    let (status, _, body) = get(&platform, "/ready").await;
     assert_eq!(
         (status, body["status"].as_str()),
         (StatusCode::OK, Some("ready"))
     );
 
     db.close().await;
-    let (status, _, body) = get(state, "/ready").await;
+    let (status, _, body) = get(&platform, "/ready").await;
     assert_eq!(
         status,
         StatusCode::SERVICE_UNAVAILABLE,
@@ -75,10 +61,9 @@ async fn an_unknown_path_is_404_and_metrics_are_prometheus_text() {
     let (platform, _) = Platform::open(lyo_tests::settings(&test_db, &[]), Migrate::No)
         .await
         .unwrap();
-    let state = AppState::new(&platform, metrics_handle());
-    let (status, _, _) = get(state.clone(), "/nope").await;
+    let (status, _, _) = get(&platform, "/nope").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let response = router(state)
+    let response = router(AppState::new(&platform, metrics_handle()))
         .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
         .await
         .unwrap();

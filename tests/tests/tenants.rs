@@ -2,54 +2,16 @@
 
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use lyo_api::http::{router, AppState};
+use axum::http::StatusCode;
 use lyo_api::platform::Platform;
-use lyo_api::telemetry::metrics_handle;
 use lyo_application::event_log::Position;
 use lyo_application::tenants::TenantDirectory;
 use lyo_tests::process::lyo;
-use lyo_tests::{master_key, on_both_backends, platform, Backend, TestDb};
+use lyo_tests::{call_api as call, master_key, on_both_backends, platform, Backend, TestDb};
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 const ADMIN: &str = "test-admin-token";
 const TOKEN: &str = "EAAGm0PX4ZCpsBAKZCZA-secret-access-token";
-
-async fn call(
-    platform: &Platform,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<String>,
-) -> (StatusCode, axum::http::HeaderMap, Value) {
-    let mut request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("content-type", "application/json");
-    if let Some(token) = token {
-        request = request.header("authorization", format!("Bearer {token}"));
-    }
-    let response = router(AppState::new(platform, metrics_handle()))
-        .oneshot(
-            request
-                .body(body.map(Body::from).unwrap_or_else(Body::empty))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    (
-        status,
-        headers,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
 
 fn new_tenant(phone_number_id: &str) -> String {
     json!({

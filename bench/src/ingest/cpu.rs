@@ -95,9 +95,9 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = (Tally, Duration)>,
 {
-    let before = sample_cpu(args.server_pid, args.postmaster_pid)?;
+    let before = sample_cpu(args.measured.server_pid, args.measured.postmaster_pid)?;
     let (mut tally, elapsed) = load().await;
-    let after = sample_cpu(args.server_pid, args.postmaster_pid)?;
+    let after = sample_cpu(args.measured.server_pid, args.measured.postmaster_pid)?;
     tally.latencies_us.sort_unstable();
     Ok(Phase {
         tally,

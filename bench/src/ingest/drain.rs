@@ -14,7 +14,7 @@ pub(crate) async fn drain(args: DrainArgs) -> anyhow::Result<()> {
         .build()?;
     let metric = "lyo_inbox_processed_total";
     let start = Instant::now();
-    let before = sample_cpu(args.server_pid, args.postmaster_pid)?;
+    let before = sample_cpu(args.measured.server_pid, args.measured.postmaster_pid)?;
     let first = scrape(&client, &args.url, metric).await?;
     let (mut done, mut last_change) = (first, start);
     let mut at_end = before;
@@ -24,7 +24,7 @@ pub(crate) async fn drain(args: DrainArgs) -> anyhow::Result<()> {
         if now > done {
             done = now;
             last_change = Instant::now();
-            at_end = sample_cpu(args.server_pid, args.postmaster_pid)?;
+            at_end = sample_cpu(args.measured.server_pid, args.measured.postmaster_pid)?;
         }
         if done >= args.pending as f64 || last_change.elapsed() > Duration::from_secs(10) {
             break;
@@ -33,7 +33,7 @@ pub(crate) async fn drain(args: DrainArgs) -> anyhow::Result<()> {
     let processed = done as u64;
     let elapsed = last_change.duration_since(start).as_secs_f64().max(0.001);
     let rate = processed as f64 / elapsed;
-    let ticks = args.clock_ticks.max(1) as f64;
+    let ticks = args.measured.clock_ticks.max(1) as f64;
     let per =
         |a: u64, b: u64| b.saturating_sub(a) as f64 * 1000.0 / ticks / processed.max(1) as f64;
     let (s, d) = (
@@ -57,7 +57,8 @@ pub(crate) async fn drain(args: DrainArgs) -> anyhow::Result<()> {
         } else {
             String::new()
         },
-        args.pgbench_tps
+        args.measured
+            .pgbench_tps
             .map(|tps| format!(
                 ", {:.2}x pgbench's 16-client figure (target at least 1x: {})",
                 rate / tps,

@@ -62,12 +62,23 @@ struct DrainArgs {
     /// Stop after this many seconds even if rows are still pending.
     #[arg(long, default_value_t = 60)]
     max_seconds: u64,
+    #[command(flatten)]
+    measured: Measured,
+}
+
+/// What both the load run and the drain measure against: the processes' CPU and the baseline.
+#[derive(clap::Args, Debug)]
+struct Measured {
+    /// pid of the server process, for its CPU time.
     #[arg(long)]
     server_pid: u32,
+    /// pid of the PostgreSQL postmaster (first line of postmaster.pid), for the cluster's CPU time.
     #[arg(long)]
     postmaster_pid: u32,
+    /// Clock ticks per second of /proc/<pid>/stat (`getconf CLK_TCK`).
     #[arg(long, default_value_t = 100)]
     clock_ticks: u64,
+    /// Raw single-insert transactions/s measured by pgbench in the same run.
     #[arg(long)]
     pgbench_tps: Option<f64>,
 }
@@ -98,18 +109,8 @@ struct RunArgs {
     /// The paced phase runs at this fraction of the measured peak rate.
     #[arg(long, default_value_t = 0.5)]
     paced_fraction: f64,
-    /// pid of the server process, for its CPU time.
-    #[arg(long)]
-    server_pid: u32,
-    /// pid of the PostgreSQL postmaster (first line of postmaster.pid), for the cluster's CPU time.
-    #[arg(long)]
-    postmaster_pid: u32,
-    /// Clock ticks per second of /proc/<pid>/stat (`getconf CLK_TCK`).
-    #[arg(long, default_value_t = 100)]
-    clock_ticks: u64,
-    /// Raw single-insert transactions/s measured by pgbench in the same run.
-    #[arg(long)]
-    pgbench_tps: Option<f64>,
+    #[command(flatten)]
+    measured: Measured,
     /// Client count of that pgbench figure.
     #[arg(long, default_value_t = 16)]
     pgbench_clients: usize,

@@ -60,7 +60,8 @@ pub(crate) fn write(out: &mut impl Write, report: &Report<'_>) -> anyhow::Result
         }
     };
     let ratio = |rate: f64| {
-        args.pgbench_tps
+        args.measured
+            .pgbench_tps
             .map(|tps| format!("{:.2}x", rate / tps))
             .unwrap_or_else(|| "—".into())
     };
@@ -110,7 +111,7 @@ pub(crate) fn write(out: &mut impl Write, report: &Report<'_>) -> anyhow::Result
         "| phase | server | database | server + database | load generator (not counted) |"
     )?;
     writeln!(out, "|---|---:|---:|---:|---:|")?;
-    let ticks = args.clock_ticks.max(1);
+    let ticks = args.measured.clock_ticks.max(1);
     for (name, phase) in [("peak", peak), ("paced", paced)] {
         let (s, d, g) = phase.cpu_ms(ticks);
         writeln!(
@@ -122,7 +123,7 @@ pub(crate) fn write(out: &mut impl Write, report: &Report<'_>) -> anyhow::Result
     writeln!(out)?;
     let (s, d, _) = peak.cpu_ms(ticks);
     let verdict = |ok: bool| if ok { "**met**" } else { "**not met**" };
-    match args.pgbench_tps {
+    match args.measured.pgbench_tps {
         Some(tps) => writeln!(
             out,
             "Targets: acknowledged deliveries/s at least 2x pgbench's raw single-insert tx/s at {} \
