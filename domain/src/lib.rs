@@ -8,5 +8,6 @@ pub mod availability;
 pub mod conversation;
 pub mod ids;
 pub mod personal;
+pub mod reply;
 pub mod tenant;
 pub mod understanding;
