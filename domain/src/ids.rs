@@ -58,3 +58,7 @@ opaque_id!(
     /// data is stored; destroying the subject's key erases that data everywhere.
     SubjectId
 );
+opaque_id!(
+    /// One appointment (a table booking or a salon appointment).
+    AppointmentId
+);

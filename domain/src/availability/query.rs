@@ -49,7 +49,7 @@ pub struct SlotRequest {
 }
 
 /// An exact local date and time the customer asked for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Wish {
     pub date: Date,
     pub time: Time,
@@ -67,7 +67,7 @@ pub enum Assignment {
 }
 
 /// A bookable start: local time, instants, and what it would take.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Slot {
     /// The date whose opening hours the slot belongs to (the evening before, after midnight).
     pub service_date: Date,
@@ -80,7 +80,8 @@ pub struct Slot {
 }
 
 /// Why a wish cannot be booked.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Unavailable {
     #[error("the party is larger than the place can seat")]
     PartyTooLarge,
