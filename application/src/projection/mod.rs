@@ -11,6 +11,7 @@
 //! compare-and-set keeps the read model exact even if two runners overlap.
 
 pub mod event_counts;
+pub mod reactor;
 pub mod runner;
 
 use crate::event_log::{Position, RecordedEvent};

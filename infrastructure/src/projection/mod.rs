@@ -1,10 +1,12 @@
 //! Storage for projections: checkpoints, leases and the read models themselves.
 
+mod checkpoint_only;
 mod event_counts;
 mod leases;
 mod sql_projector;
 mod tenant_directory;
 
+pub use checkpoint_only::CheckpointOnly;
 pub use event_counts::EventCounts;
 pub use leases::SqlLeaseStore;
 pub use sql_projector::{ReadModel, SqlProjector};
