@@ -9,5 +9,6 @@ pub mod conversation;
 pub mod ids;
 pub mod personal;
 pub mod reply;
+pub mod schedule;
 pub mod tenant;
 pub mod understanding;
