@@ -4,6 +4,7 @@
 //! Invariant: nothing in this crate performs I/O or depends on a runtime. Everything here is
 //! deterministic given its inputs, so it can be tested table-driven and replayed from events.
 
+pub mod appointment;
 pub mod availability;
 pub mod conversation;
 pub mod ids;
