@@ -265,6 +265,7 @@ impl Booked {
         let once = |event| Ok(vec![event]);
         let nothing = || Ok(Vec::new());
         match command {
+            // Answered by `Appointment::decide` before it gets here.
             AppointmentCommand::RequestAppointment(_) => nothing(),
             AppointmentCommand::ConfirmAppointment { by } => match status {
                 Requested => once(E::AppointmentConfirmed { by }),

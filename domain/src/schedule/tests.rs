@@ -2,8 +2,9 @@
 
 use super::*;
 use crate::availability::{
-    Capacity, LeadTime, PartySize, Resource, ResourceId, RestaurantCapacity, SalonCapacity,
-    Service, ServiceId, ServicePeriod, Table, TableId, WeeklyHours,
+    Capacity, DateException, DayHours, LeadTime, PartySize, Resource, ResourceId,
+    RestaurantCapacity, SalonCapacity, Service, ServiceId, ServicePeriod, Table, TableId,
+    WeeklyHours,
 };
 use crate::ids::TenantId;
 use cqrs_es::test::TestFramework;
@@ -352,6 +353,19 @@ fn a_time_skipped_by_spring_forward_is_refused_as_non_existent() {
     let valid = s.clone().validate().unwrap();
     assert_eq!(service_date_of(&valid, &gap), Date::constant(2026, 3, 28));
     let mut r = reservation(&s, id(1), gap.clone(), None);
+    r.now = "2026-03-20T08:00:00Z".parse().unwrap();
+    Given::with(())
+        .given_no_previous_events()
+        .when(ScheduleCommand::Reserve(Box::new(r)))
+        .then_expect_events(vec![refused(id(1), &gap, Unavailable::TimeDoesNotExist)]);
+    // The same on a schedule of the spring-forward date itself (an early opening that day).
+    let mut s = last_table();
+    s.exceptions.push(DateException {
+        date: Date::constant(2026, 3, 29),
+        hours: DayHours::Special(vec![ServicePeriod::new("early", t(1, 0), t(6, 0))]),
+    });
+    let mut r = reservation(&s, id(1), gap.clone(), None);
+    assert_eq!(r.schedule.date(), Date::constant(2026, 3, 29));
     r.now = "2026-03-20T08:00:00Z".parse().unwrap();
     Given::with(())
         .given_no_previous_events()
