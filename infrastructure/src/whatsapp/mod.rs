@@ -21,6 +21,7 @@ mod envelope;
 mod json;
 mod message;
 mod signature;
+mod simulate;
 mod status;
 
 pub use contact::{Contact, CustomerKey, GraphError, IdentityLink};
@@ -29,4 +30,5 @@ pub use content_parts::{Location, Media, Order, ProductItem, SharedContact, Shar
 pub use envelope::{parse_delivery, Change, Delivery, EnvelopeError};
 pub use message::{Context, InboundMessage, Referral, ReferredProduct};
 pub use signature::{verify_signature, SignatureError, SIGNATURE_HEADER};
+pub use simulate::{sign, SimulatedCustomer, SimulatedDelivery};
 pub use status::{Conversation, Pricing, Status, StatusUpdate};
