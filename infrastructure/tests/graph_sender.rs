@@ -334,7 +334,7 @@ fn graph_error(code: Value) -> Value {
 
 #[tokio::test]
 async fn every_error_code_is_classified_by_code_not_by_http_status() {
-    use Outcome::{NotSent, Unknown};
+    use Outcome::NotSent;
     use RetryScope::{Message, Recipient as Pair, Tenant};
     let retry = |code, scope| ("retry", Some(code), Some(scope), Some(NotSent));
     let permanent = |code| ("permanent", Some(code), None, None);
