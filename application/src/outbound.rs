@@ -58,7 +58,8 @@ impl std::fmt::Debug for SenderAccount {
 /// Whom a reply goes to. A customer is known by their phone-based `wa_id`, by the
 /// business-scoped user id (BSUID) Meta introduced in 2026 for users with usernames, or both.
 /// The sender decides which one to address (the Cloud API prefers the phone number).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Recipient {
     WaId(String),
     UserId(String),

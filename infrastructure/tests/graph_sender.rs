@@ -305,6 +305,20 @@ async fn mark_read_sends_the_read_status_of_the_inbound_message() {
         .unwrap();
 }
 
+#[tokio::test]
+async fn a_refused_read_receipt_is_classified_like_a_send() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(401).set_body_json(graph_error(190.into())))
+        .mount(&server)
+        .await;
+    let error = sender(&server)
+        .mark_read(&account(), "wamid.inbound.7")
+        .await
+        .unwrap_err();
+    assert_eq!(shape(&error), ("tenant_blocked", Some(190), None, None));
+}
+
 /// Class, code, scope and outcome: what the dispatcher acts on.
 type Shape = (
     &'static str,

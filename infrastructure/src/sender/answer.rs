@@ -125,3 +125,37 @@ pub(crate) fn failure(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn retry_after_takes_whole_seconds_and_is_capped() {
+        assert_eq!(retry_after(Some(" 5 ")), Some(Duration::from_secs(5)));
+        assert_eq!(retry_after(Some("99999999")), Some(MAX_RETRY_AFTER));
+        assert_eq!(retry_after(Some("Wed, 21 Oct 2026 07:28:00 GMT")), None);
+        assert_eq!(retry_after(Some("-1")), None);
+        assert_eq!(retry_after(None), None);
+    }
+
+    #[test]
+    fn only_an_error_object_with_a_numeric_code_is_a_meta_error() {
+        assert!(MetaError::parse(b"<html>").is_none());
+        assert!(MetaError::parse(br#"{"error":{"message":"x"}}"#).is_none());
+        assert!(MetaError::parse(br#"{"error":{"code":"abc"}}"#).is_none());
+        let bare = MetaError::parse(br#"{"error":{"code":2}}"#).unwrap();
+        assert_eq!((bare.code, bare.reason().as_str()), (2, ""));
+    }
+
+    #[test]
+    fn a_success_needs_a_non_blank_message_id() {
+        assert_eq!(
+            wamid(br#"{"messages":[{"id":"wamid.A"}]}"#).as_deref(),
+            Some("wamid.A")
+        );
+        assert_eq!(wamid(br#"{"messages":[{"id":" "}]}"#), None);
+        assert_eq!(wamid(br#"{"success":true}"#), None);
+    }
+}

@@ -129,16 +129,34 @@ impl Answer {
             .as_ref()
             .ok()
             .and_then(|b| answer::MetaError::parse(b));
+        let failure = answer::failure(self.status, error.as_ref(), self.after);
         if let Some(error) = &error {
-            tracing::warn!(
-                http_status = self.status,
-                code = error.code,
-                subcode = error.subcode,
-                fbtrace_id = error.fbtrace_id.as_deref().unwrap_or(""),
-                "the Graph API refused a request"
-            );
+            // Rate limits and Meta's hiccups come in bursts and are retried: debug. What needs
+            // a person (a refused message, a blocked tenant) is a warning.
+            let (code, subcode, http_status) = (error.code, error.subcode, self.status);
+            let fbtrace_id = error.fbtrace_id.as_deref().unwrap_or("");
+            let class = failure.class();
+            if matches!(failure, SendError::Retry { .. }) {
+                tracing::debug!(
+                    http_status,
+                    code,
+                    subcode,
+                    fbtrace_id,
+                    class,
+                    "the Graph API refused a request"
+                );
+            } else {
+                tracing::warn!(
+                    http_status,
+                    code,
+                    subcode,
+                    fbtrace_id,
+                    class,
+                    "the Graph API refused a request"
+                );
+            }
         }
-        answer::failure(self.status, error.as_ref(), self.after)
+        failure
     }
 }
 
