@@ -13,6 +13,7 @@ use reqwest::{Client, Url};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 
 /// Bodies read from Meta are small; anything larger is cut here rather than buffered.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -169,7 +170,17 @@ impl ReplySender for GraphSender {
     ) -> Result<Sent, SendError> {
         message.reply.body.validate()?;
         let started = Instant::now();
-        let result = match self.post(account, &body::message(message)).await {
+        // The span puts the reply on the refusal warning logged inside.
+        let span = tracing::info_span!(
+            "graph_send",
+            reply_id = %message.reply_id,
+            phone_number_id = %account.phone_number_id,
+        );
+        let posted = self
+            .post(account, &body::message(message))
+            .instrument(span)
+            .await;
+        let result = match posted {
             Ok(answer) if answer.is_success() => match &answer.body {
                 Ok(bytes) => answer::wamid(bytes)
                     .map(|wamid| Sent { wamid })
@@ -183,7 +194,6 @@ impl ReplySender for GraphSender {
         record("send", &result, started);
         tracing::debug!(
             reply_id = %message.reply_id,
-            phone_number_id = %account.phone_number_id,
             kind = kind_of(&message.reply),
             result = result.as_ref().map_or_else(SendError::class, |_| "sent"),
             code = result.as_ref().err().and_then(SendError::code),
