@@ -6,6 +6,7 @@
 
 pub mod event_log;
 pub mod metadata;
+pub mod outbound;
 pub mod projection;
 pub mod tenants;
 

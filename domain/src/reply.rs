@@ -21,8 +21,10 @@ pub const MAX_ROW_TITLE: usize = 24;
 pub const MAX_ROW_DESCRIPTION: usize = 72;
 pub const MAX_LIST_BUTTON: usize = 20;
 pub const MAX_SECTION_TITLE: usize = 24;
-/// Ids of buttons and rows come back in the customer's tap; Meta allows 256 characters.
+/// Ids of buttons and rows come back in the customer's tap; Meta allows 256 characters for a
+/// button's and 200 for a list row's.
 pub const MAX_CHOICE_ID: usize = 256;
+pub const MAX_ROW_ID: usize = 200;
 
 /// Why a reply is sent; outside the service window it picks the tenant's approved template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -181,7 +183,7 @@ impl ReplyBody {
                     }
                     for (j, r) in s.rows.iter().enumerate() {
                         let at = format!("sections[{i}].rows[{j}]");
-                        check_len(&format!("{at}.id"), &r.id, 1, MAX_CHOICE_ID)?;
+                        check_len(&format!("{at}.id"), &r.id, 1, MAX_ROW_ID)?;
                         check_len(&format!("{at}.title"), &r.title, 1, MAX_ROW_TITLE)?;
                         if let Some(d) = &r.description {
                             check_len(&format!("{at}.description"), d, 0, MAX_ROW_DESCRIPTION)?;
@@ -295,6 +297,22 @@ mod tests {
         assert!(rows(10).validate().is_ok());
         assert_eq!(rows(11).validate().unwrap_err().field, "rows");
         assert_eq!(rows(0).validate().unwrap_err().field, "rows");
+        let long_row_id = ReplyBody::List {
+            body: "Scegli".into(),
+            button: "Orari".into(),
+            sections: vec![ListSection {
+                title: None,
+                rows: vec![ListRow {
+                    id: "r".repeat(MAX_ROW_ID + 1),
+                    title: "20:00".into(),
+                    description: None,
+                }],
+            }],
+        };
+        assert_eq!(
+            long_row_id.validate().unwrap_err().field,
+            "sections[0].rows[0].id"
+        );
         let text = ReplyBody::Text {
             body: "a".repeat(4097),
         };

@@ -58,8 +58,13 @@ pub struct Settings {
     pub master_key: Option<SecretString>,
     pub whatsapp_app_secret: Option<SecretString>,
     pub whatsapp_verify_token: Option<SecretString>,
+    /// The Graph API base URL, version included (`https://graph.facebook.com/v21.0`).
     pub whatsapp_graph_url: String,
     pub sender: Option<SenderKind>,
+    /// A whole Graph API request; past it, a send's outcome is unknown.
+    pub graph_timeout: Duration,
+    /// Connecting to the Graph API; past it, the request was certainly not sent.
+    pub graph_connect_timeout: Duration,
     pub log_format: Option<LogFormat>,
     pub max_connections: u32,
     pub migrate_on_start: bool,
@@ -85,6 +90,8 @@ const KNOWN: &[&str] = &[
     "WHATSAPP_VERIFY_TOKEN",
     "WHATSAPP_GRAPH_URL",
     "LYO_SENDER",
+    "LYO_GRAPH_TIMEOUT_MS",
+    "LYO_GRAPH_CONNECT_TIMEOUT_MS",
     "LYO_LOG_FORMAT",
     "LYO_DB_MAX_CONNECTIONS",
     "LYO_MIGRATE_ON_START",
@@ -139,6 +146,16 @@ impl Settings {
                     ))
                 }
             },
+            graph_timeout: Duration::from_millis(parse(
+                "LYO_GRAPH_TIMEOUT_MS",
+                get("LYO_GRAPH_TIMEOUT_MS"),
+                Some(10_000),
+            )?),
+            graph_connect_timeout: Duration::from_millis(parse(
+                "LYO_GRAPH_CONNECT_TIMEOUT_MS",
+                get("LYO_GRAPH_CONNECT_TIMEOUT_MS"),
+                Some(3_000),
+            )?),
             log_format: match get("LYO_LOG_FORMAT").as_deref() {
                 None => None,
                 Some("json") => Some(LogFormat::Json),
@@ -225,6 +242,34 @@ impl Settings {
             10,
         )?;
         at_least("LYO_DB_MAX_CONNECTIONS", self.max_connections.into(), 1)?;
+        at_least("LYO_GRAPH_TIMEOUT_MS", self.graph_timeout.as_millis(), 100)?;
+        at_least(
+            "LYO_GRAPH_CONNECT_TIMEOUT_MS",
+            self.graph_connect_timeout.as_millis(),
+            10,
+        )?;
+        if self.graph_timeout > Duration::from_secs(120) {
+            return Err(invalid(
+                "LYO_GRAPH_TIMEOUT_MS",
+                "must be at most 120000".into(),
+            ));
+        }
+        if self.graph_connect_timeout > self.graph_timeout {
+            return Err(invalid(
+                "LYO_GRAPH_CONNECT_TIMEOUT_MS",
+                "must not exceed LYO_GRAPH_TIMEOUT_MS".into(),
+            ));
+        }
+        match reqwest::Url::parse(&self.whatsapp_graph_url) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && !url.cannot_be_a_base() => {}
+            _ => {
+                return Err(invalid(
+                    "WHATSAPP_GRAPH_URL",
+                    "must be an absolute http(s) URL such as https://graph.facebook.com/v21.0"
+                        .into(),
+                ))
+            }
+        }
         Ok(self)
     }
 
@@ -398,6 +443,25 @@ mod tests {
         std::fs::write(&file, "LYO_BINDD = \"x\"\n").unwrap();
         assert!(Settings::from_sources(Some(&file), |_| None).is_err());
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn graph_settings_are_bounded() {
+        let with = |name: &'static str, value: &'static str| {
+            Settings::from_sources(None, move |n| (n == name).then(|| value.to_string()))
+        };
+        let defaults = with("LYO_BIND", "127.0.0.1:8080").unwrap();
+        assert_eq!(
+            defaults.whatsapp_graph_url,
+            "https://graph.facebook.com/v21.0"
+        );
+        assert_eq!(defaults.graph_timeout, Duration::from_secs(10));
+        assert!(with("LYO_GRAPH_TIMEOUT_MS", "5").is_err());
+        assert!(with("LYO_GRAPH_TIMEOUT_MS", "600000").is_err());
+        assert!(with("LYO_GRAPH_CONNECT_TIMEOUT_MS", "20000").is_err());
+        assert!(with("WHATSAPP_GRAPH_URL", "graph.facebook.com/v21.0").is_err());
+        assert!(with("WHATSAPP_GRAPH_URL", "ftp://graph.facebook.com").is_err());
+        assert!(with("WHATSAPP_GRAPH_URL", "http://127.0.0.1:9/v21.0").is_ok());
     }
 
     #[test]

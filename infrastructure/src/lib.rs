@@ -1,6 +1,6 @@
 //! Adapters of Lyo: the Postgres and SQLite event stores (cqrs-es with postgres-es and
 //! sqlite-es), the global event log, projection storage and leases, the personal-data vault,
-//! and configuration.
+//! the WhatsApp senders (Cloud API and sandbox), and configuration.
 //!
 //! Both backends sit behind the same types ([`db::Db`], [`event_store::EventRepository`],
 //! [`event_store::SqlEventLog`]); the composition root picks one from `DATABASE_URL`.
@@ -13,4 +13,5 @@ pub mod inbox;
 pub mod ingress;
 pub mod pii;
 pub mod projection;
+pub mod sender;
 pub mod whatsapp;
