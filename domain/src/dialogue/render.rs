@@ -157,7 +157,11 @@ pub(crate) fn list(body: &str, button: &str, rows: Vec<(String, String, Option<S
                 .into_iter()
                 .map(|(id, title, description)| ListRow {
                     id,
-                    title: fit(&title, MAX_ROW_TITLE),
+                    title: if title.trim().is_empty() {
+                        "…".to_string()
+                    } else {
+                        fit(title.trim(), MAX_ROW_TITLE)
+                    },
                     description: description.map(|d| fit(&d, MAX_ROW_DESCRIPTION)),
                 })
                 .collect(),
