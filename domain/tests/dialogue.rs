@@ -1,13 +1,14 @@
 //! The dialogue, scripted: a customer chats, the process manager's outcomes come back, and
 //! the replies and events are asserted. Dates: "today" is Sunday 22/11/2026 in Rome.
+#![allow(clippy::unwrap_used)]
 
 #[path = "dialogue_support.rs"]
 mod support;
 
 use lyo_domain::availability::{Need, ResourceId, ServiceId, Unavailable, Wish};
 use lyo_domain::conversation::{
-    AppointmentChange, BookingOutcome, CancellationOutcome, ConversationCommand,
-    ConversationEvent, HandOffReason, RescheduleOutcome,
+    AppointmentChange, BookingOutcome, CancellationOutcome, ConversationCommand, ConversationEvent,
+    HandOffReason, RescheduleOutcome,
 };
 use lyo_domain::reply::ReplyPurpose;
 use lyo_domain::understanding::Language::{En, Es, It};
@@ -20,20 +21,35 @@ fn wish(date: jiff::civil::Date, time: jiff::civil::Time, need: Need) -> Wish {
 #[test]
 fn a_booking_in_one_message_in_italian() {
     let mut chat = Chat::new(trattoria(&[It]));
-    let summary = chat.say("Buongiorno, vorrei prenotare un tavolo per 4 sabato alle 20 a nome Rossi");
-    assert!(said(&summary).contains("Sab 28/11 · 20:00 · 4 persone · Rossi"), "{}", said(&summary));
+    let summary =
+        chat.say("Buongiorno, vorrei prenotare un tavolo per 4 sabato alle 20 a nome Rossi");
+    assert!(
+        said(&summary).contains("Sab 28/11 · 20:00 · 4 persone · Rossi"),
+        "{}",
+        said(&summary)
+    );
     let buttons = button_ids(&summary);
-    assert!(buttons[0].starts_with("confirm:") && buttons[1] == "change", "{buttons:?}");
+    assert!(
+        buttons[0].starts_with("confirm:") && buttons[1] == "change",
+        "{buttons:?}"
+    );
 
     let requested = chat.tap(&buttons[0]);
     let (_, _, w) = booking_requested(&requested).expect("requested");
     assert_eq!(w, wish(d(2026, 11, 28), t(20, 0), party(4)));
-    assert!(replies(&requested).is_empty(), "the outcome answers, not the request");
+    assert!(
+        replies(&requested).is_empty(),
+        "the outcome answers, not the request"
+    );
 
     let confirmed = chat.book_it(&requested);
     let reply = &replies(&confirmed)[0];
     assert_eq!(reply.purpose, ReplyPurpose::BookingConfirmed);
-    assert!(said(&confirmed).contains("Prenotazione confermata"), "{}", said(&confirmed));
+    assert!(
+        said(&confirmed).contains("Prenotazione confermata"),
+        "{}",
+        said(&confirmed)
+    );
     assert!(said(&confirmed).contains("Sab 28/11 · 20:00 · 4 persone · Rossi"));
 }
 
@@ -41,22 +57,39 @@ fn a_booking_in_one_message_in_italian() {
 fn a_booking_in_one_message_in_english() {
     let mut chat = Chat::new(trattoria(&[It, En]));
     let summary = chat.say("Hi, can I book a table for 2 on Saturday at 8pm under the name Smith?");
-    assert!(said(&summary).contains("Sat 28/11 · 20:00 · 2 people · Smith"), "{}", said(&summary));
+    assert!(
+        said(&summary).contains("Sat 28/11 · 20:00 · 2 people · Smith"),
+        "{}",
+        said(&summary)
+    );
     let requested = chat.say("yes please");
     let (_, _, w) = booking_requested(&requested).expect("a text yes confirms");
     assert_eq!(w, wish(d(2026, 11, 28), t(20, 0), party(2)));
     let confirmed = chat.book_it(&requested);
-    assert!(said(&confirmed).contains("Booking confirmed"), "{}", said(&confirmed));
+    assert!(
+        said(&confirmed).contains("Booking confirmed"),
+        "{}",
+        said(&confirmed)
+    );
 }
 
 #[test]
 fn a_booking_in_one_message_in_spanish() {
     let mut chat = Chat::new(trattoria(&[It, Es]));
-    let summary = chat.say("Hola, quiero reservar una mesa para 3 el sábado a las 21 a nombre de García");
-    assert!(said(&summary).contains("Sáb 28/11 · 21:00 · 3 personas · García"), "{}", said(&summary));
+    let summary =
+        chat.say("Hola, quiero reservar una mesa para 3 el sábado a las 21 a nombre de García");
+    assert!(
+        said(&summary).contains("Sáb 28/11 · 21:00 · 3 personas · García"),
+        "{}",
+        said(&summary)
+    );
     let requested = chat.tap(&button_ids(&summary)[0]);
     let confirmed = chat.book_it(&requested);
-    assert!(said(&confirmed).contains("Reserva confirmada"), "{}", said(&confirmed));
+    assert!(
+        said(&confirmed).contains("Reserva confirmada"),
+        "{}",
+        said(&confirmed)
+    );
 }
 
 #[test]
@@ -67,9 +100,17 @@ fn a_booking_over_several_messages_with_a_correction() {
     assert!(said(&chat.say("alle 8")).contains("Per quante persone?"));
     assert!(said(&chat.say("4")).contains("A che nome"));
     let first = chat.say("Rossi");
-    assert!(said(&first).contains("Sab 28/11 · 20:00 · 4 persone · Rossi"), "{}", said(&first));
+    assert!(
+        said(&first).contains("Sab 28/11 · 20:00 · 4 persone · Rossi"),
+        "{}",
+        said(&first)
+    );
     let corrected = chat.say("anzi alle 21");
-    assert!(said(&corrected).contains("Sab 28/11 · 21:00 · 4 persone · Rossi"), "{}", said(&corrected));
+    assert!(
+        said(&corrected).contains("Sab 28/11 · 21:00 · 4 persone · Rossi"),
+        "{}",
+        said(&corrected)
+    );
 
     // the first summary's Confirm is stale: it shows the current one again
     let stale = chat.tap(&button_ids(&first)[0]);
@@ -77,7 +118,10 @@ fn a_booking_over_several_messages_with_a_correction() {
     let requested = chat.tap(&button_ids(&corrected)[0]);
     let (_, _, w) = booking_requested(&requested).expect("requested");
     assert_eq!(w.time, t(21, 0));
-    assert!(chat.log.iter().any(|e| matches!(e, ConversationEvent::BookingDraftChanged { .. })));
+    assert!(chat
+        .log
+        .iter()
+        .any(|e| matches!(e, ConversationEvent::BookingDraftChanged { .. })));
 }
 
 #[test]
@@ -97,7 +141,11 @@ fn a_full_slot_offers_alternatives_and_a_row_books() {
             alternatives,
         },
     );
-    assert!(said(&offered).contains("Sab 28/11 · 20:00 non è disponibile"), "{}", said(&offered));
+    assert!(
+        said(&offered).contains("Sab 28/11 · 20:00 non è disponibile"),
+        "{}",
+        said(&offered)
+    );
     let offered_rows = rows(&offered);
     assert_eq!(offered_rows.len(), 5, "at most five");
     assert_eq!(offered_rows[0].1, "Sab 28/11 20:30");
@@ -108,7 +156,11 @@ fn a_full_slot_offers_alternatives_and_a_row_books() {
     assert_eq!(w2, wish(d(2026, 11, 28), t(20, 30), party(4)));
     let confirmed = chat.book_it(&again);
     assert!(said(&confirmed).contains("Sab 28/11 · 20:30 · 4 persone · Rossi"));
-    assert!(chat.conversation.dialogue.bookings.contains_key(&appointment_id));
+    assert!(chat
+        .conversation
+        .dialogue
+        .bookings
+        .contains_key(&appointment_id));
 }
 
 #[test]
@@ -118,7 +170,13 @@ fn an_alternative_can_be_chosen_in_free_text() {
     let requested = chat.tap(&button_ids(&summary)[0]);
     let (request_id, _, w) = booking_requested(&requested).unwrap();
     let alternatives = vec![chat.slot(&wish(w.date, t(20, 30), w.need.clone()))];
-    chat.booking_outcome(request_id, BookingOutcome::Unavailable { reason: Unavailable::Full, alternatives });
+    chat.booking_outcome(
+        request_id,
+        BookingOutcome::Unavailable {
+            reason: Unavailable::Full,
+            alternatives,
+        },
+    );
     let again = chat.say("alle 20:30 va bene");
     let (_, _, w2) = booking_requested(&again).expect("re-requested");
     assert_eq!(w2.time, t(20, 30));
@@ -129,13 +187,23 @@ fn a_single_booking_is_cancelled_after_confirming() {
     let mut chat = Chat::new(trattoria(&[It]));
     let id = chat.booked("tavolo per 4 sabato alle 20 a nome Rossi");
     let ask = chat.say("vorrei annullare la prenotazione");
-    assert!(said(&ask).contains("Annullo questa prenotazione?"), "{}", said(&ask));
-    assert_eq!(button_ids(&ask), vec![format!("cancel:{id}"), "keep".to_string()]);
+    assert!(
+        said(&ask).contains("Annullo questa prenotazione?"),
+        "{}",
+        said(&ask)
+    );
+    assert_eq!(
+        button_ids(&ask),
+        vec![format!("cancel:{id}"), "keep".to_string()]
+    );
     let requested = chat.tap(&format!("cancel:{id}"));
     let request_id = requested
         .iter()
         .find_map(|e| match e {
-            ConversationEvent::CancellationRequested { request_id, appointment_id } if *appointment_id == id => Some(*request_id),
+            ConversationEvent::CancellationRequested {
+                request_id,
+                appointment_id,
+            } if *appointment_id == id => Some(*request_id),
             _ => None,
         })
         .expect("cancellation requested");
@@ -158,10 +226,17 @@ fn with_several_bookings_the_customer_picks_which_to_cancel() {
     let list = chat.say("devo cancellare una prenotazione");
     let listed = rows(&list);
     assert_eq!(listed.len(), 2, "{}", said(&list));
-    assert_eq!(listed[0], (format!("appt:{first}"), "Sab 28/11 20:00".to_string()));
+    assert_eq!(
+        listed[0],
+        (format!("appt:{first}"), "Sab 28/11 20:00".to_string())
+    );
     assert_eq!(listed[1].0, format!("appt:{second}"));
     let ask = chat.choose(&format!("appt:{second}"));
-    assert!(said(&ask).contains("Dom 29/11 · 13:00 · 2 persone"), "{}", said(&ask));
+    assert!(
+        said(&ask).contains("Dom 29/11 · 13:00 · 2 persone"),
+        "{}",
+        said(&ask)
+    );
     let requested = chat.say("sì");
     assert!(requested.iter().any(|e| matches!(e,
         ConversationEvent::CancellationRequested { appointment_id, .. } if *appointment_id == second)));
@@ -172,12 +247,18 @@ fn a_booking_is_moved_after_confirming() {
     let mut chat = Chat::new(trattoria(&[It]));
     let id = chat.booked("tavolo per 4 sabato alle 20 a nome Rossi");
     let ask = chat.say("posso spostare la prenotazione a domenica alle 21?");
-    assert!(said(&ask).contains("Sab 28/11 · 20:00 · 4 persone · Rossi → Dom 29/11 · 21:00"), "{}", said(&ask));
+    assert!(
+        said(&ask).contains("Sab 28/11 · 20:00 · 4 persone · Rossi → Dom 29/11 · 21:00"),
+        "{}",
+        said(&ask)
+    );
     let requested = chat.tap(&format!("move:{id}"));
     let (request_id, w) = requested
         .iter()
         .find_map(|e| match e {
-            ConversationEvent::RescheduleRequested { request_id, wish, .. } => Some((*request_id, wish.clone())),
+            ConversationEvent::RescheduleRequested {
+                request_id, wish, ..
+            } => Some((*request_id, wish.clone())),
             _ => None,
         })
         .expect("reschedule requested");
@@ -190,7 +271,11 @@ fn a_booking_is_moved_after_confirming() {
         context: Box::new(chat.context.clone()),
     });
     assert_eq!(replies(&moved)[0].purpose, ReplyPurpose::BookingRescheduled);
-    assert!(said(&moved).contains("Dom 29/11 · 21:00 · 4 persone · Rossi"), "{}", said(&moved));
+    assert!(
+        said(&moved).contains("Dom 29/11 · 21:00 · 4 persone · Rossi"),
+        "{}",
+        said(&moved)
+    );
 }
 
 #[test]
@@ -204,7 +289,9 @@ fn a_move_asks_when_and_a_taken_time_offers_alternatives() {
     let (request_id, w) = requested
         .iter()
         .find_map(|e| match e {
-            ConversationEvent::RescheduleRequested { request_id, wish, .. } => Some((*request_id, wish.clone())),
+            ConversationEvent::RescheduleRequested {
+                request_id, wish, ..
+            } => Some((*request_id, wish.clone())),
             _ => None,
         })
         .expect("requested");
@@ -212,7 +299,10 @@ fn a_move_asks_when_and_a_taken_time_offers_alternatives() {
     let offered = chat.run(ConversationCommand::RecordRescheduleOutcome {
         request_id,
         appointment_id: id,
-        outcome: RescheduleOutcome::Unavailable { reason: Unavailable::Full, alternatives },
+        outcome: RescheduleOutcome::Unavailable {
+            reason: Unavailable::Full,
+            alternatives,
+        },
         context: Box::new(chat.context.clone()),
     });
     assert_eq!(rows(&offered)[0].1, "Sun 29/11 21:30");
@@ -225,7 +315,11 @@ fn a_move_asks_when_and_a_taken_time_offers_alternatives() {
 fn a_salon_service_with_a_named_staff_member() {
     let mut chat = Chat::new(salon(&[It]));
     let summary = chat.say("Vorrei prenotare un taglio con Anna sabato alle 10, a nome Giulia");
-    assert!(said(&summary).contains("Sab 28/11 · 10:00 · Taglio · Anna · Giulia"), "{}", said(&summary));
+    assert!(
+        said(&summary).contains("Sab 28/11 · 10:00 · Taglio · Anna · Giulia"),
+        "{}",
+        said(&summary)
+    );
     let requested = chat.tap(&button_ids(&summary)[0]);
     let (_, _, w) = booking_requested(&requested).unwrap();
     assert_eq!(
@@ -248,14 +342,22 @@ fn a_salon_asks_for_the_service_with_a_list() {
     assert_eq!(services.len(), 3, "{}", said(&list));
     assert_eq!(services[1], ("svc:1".to_string(), "Piega".to_string()));
     let summary = chat.choose("svc:1");
-    assert!(said(&summary).contains("Sab 28/11 · 11:00 · Piega · Giulia Verdi"), "{}", said(&summary));
+    assert!(
+        said(&summary).contains("Sab 28/11 · 11:00 · Piega · Giulia Verdi"),
+        "{}",
+        said(&summary)
+    );
 }
 
 #[test]
 fn a_staff_member_who_does_not_offer_the_service_is_dropped() {
     let mut chat = Chat::new(salon(&[It]));
     let summary = chat.say("vorrei un colore con Marco sabato alle 10 a nome Giulia");
-    assert!(said(&summary).contains("Marco non fa questo servizio"), "{}", said(&summary));
+    assert!(
+        said(&summary).contains("Marco non fa questo servizio"),
+        "{}",
+        said(&summary)
+    );
     assert!(said(&summary).contains("Sab 28/11 · 10:00 · Colore · Giulia"));
 }
 
@@ -267,7 +369,13 @@ fn staff_confirmation_is_awaited_and_then_told() {
     let requested = chat.tap(&button_ids(&summary)[0]);
     let (request_id, appointment_id, w) = booking_requested(&requested).unwrap();
     let slot = chat.slot(&w);
-    let held = chat.booking_outcome(request_id, BookingOutcome::AwaitingStaff { appointment_id, slot });
+    let held = chat.booking_outcome(
+        request_id,
+        BookingOutcome::AwaitingStaff {
+            appointment_id,
+            slot,
+        },
+    );
     assert!(said(&held).contains("Ti confermiamo a breve"));
     let notify = |change| ConversationCommand::NotifyAppointment {
         appointment_id,
@@ -276,8 +384,14 @@ fn staff_confirmation_is_awaited_and_then_told() {
     };
     let confirmed = chat.run(notify(AppointmentChange::ConfirmedByStaff));
     assert!(said(&confirmed).contains("confermata ✅"));
-    assert!(chat.run(notify(AppointmentChange::ConfirmedByStaff)).is_empty(), "told once");
-    let cancelled = chat.run(notify(AppointmentChange::CancelledByStaff { reason: Some("chiusura straordinaria".into()) }));
+    assert!(
+        chat.run(notify(AppointmentChange::ConfirmedByStaff))
+            .is_empty(),
+        "told once"
+    );
+    let cancelled = chat.run(notify(AppointmentChange::CancelledByStaff {
+        reason: Some("chiusura straordinaria".into()),
+    }));
     assert!(said(&cancelled).contains("annullata dal locale"));
     assert!(said(&cancelled).contains("chiusura straordinaria"));
 }
@@ -286,17 +400,28 @@ fn staff_confirmation_is_awaited_and_then_told() {
 fn a_closed_day_and_hours_outside_service_are_said_at_once() {
     let mut chat = Chat::new(trattoria(&[It]));
     let closed = chat.say("tavolo per 2 lunedì alle 20 a nome Neri");
-    assert!(said(&closed).contains("Lun 23/11 siamo chiusi"), "{}", said(&closed));
+    assert!(
+        said(&closed).contains("Lun 23/11 siamo chiusi"),
+        "{}",
+        said(&closed)
+    );
     assert!(said(&closed).contains("Per quale giorno?"));
     let late = chat.say("martedì alle 17");
-    assert!(said(&late).contains("a quell'ora non si può prenotare"), "{}", said(&late));
+    assert!(
+        said(&late).contains("a quell'ora non si può prenotare"),
+        "{}",
+        said(&late)
+    );
 }
 
 #[test]
 fn hours_address_and_thanks_come_from_the_context() {
     let mut chat = Chat::new(trattoria(&[It]));
     let hours = said(&chat.say("che orari fate?"));
-    assert!(hours.contains("Lun chiuso") && hours.contains("Mar–Dom 12:00–15:00, 19:00–23:00"), "{hours}");
+    assert!(
+        hours.contains("Lun chiuso") && hours.contains("Mar–Dom 12:00–15:00, 19:00–23:00"),
+        "{hours}"
+    );
     assert!(said(&chat.say("dove siete?")).contains("Via Roma 1, Milano"));
     assert!(said(&chat.say("grazie mille")).contains("Grazie"));
     let mut closed = Chat::new(trattoria(&[En]));
@@ -308,11 +433,19 @@ fn hours_address_and_thanks_come_from_the_context() {
 fn a_hand_off_silences_the_assistant_until_staff_hand_back() {
     let mut chat = Chat::new(trattoria(&[It]));
     let handed = chat.say("voglio parlare con una persona");
-    assert!(handed.iter().any(|e| matches!(e, ConversationEvent::HandedOffToStaff { reason: HandOffReason::Asked })));
+    assert!(handed.iter().any(|e| matches!(
+        e,
+        ConversationEvent::HandedOffToStaff {
+            reason: HandOffReason::Asked
+        }
+    )));
     assert!(said(&handed).contains("staff"));
     let quiet = chat.say("tavolo per 4 sabato alle 20");
     assert!(replies(&quiet).is_empty(), "{:?}", names(&quiet));
-    assert_eq!(chat.run(ConversationCommand::HandBack), vec![ConversationEvent::HandedBack]);
+    assert_eq!(
+        chat.run(ConversationCommand::HandBack),
+        vec![ConversationEvent::HandedBack]
+    );
     assert!(chat.run(ConversationCommand::HandBack).is_empty());
     assert!(!replies(&chat.say("ciao")).is_empty());
 }
@@ -323,7 +456,12 @@ fn three_misunderstood_messages_in_a_row_hand_off() {
     assert!(said(&chat.say("blorp")).contains("non ho capito"));
     assert!(said(&chat.say("zzz qwerty")).contains("non ho capito"));
     let third = chat.say("fnord");
-    assert!(third.iter().any(|e| matches!(e, ConversationEvent::HandedOffToStaff { reason: HandOffReason::Misunderstood })));
+    assert!(third.iter().any(|e| matches!(
+        e,
+        ConversationEvent::HandedOffToStaff {
+            reason: HandOffReason::Misunderstood
+        }
+    )));
 }
 
 #[test]
@@ -349,7 +487,10 @@ fn after_an_opt_out_nothing_is_sent_until_opt_in() {
 #[test]
 fn a_message_delivered_twice_decides_nothing_new() {
     let mut chat = Chat::new(trattoria(&[It]));
-    let m = chat.inbound(Some("tavolo per 4 sabato alle 20 a nome Rossi"), serde_json::json!({"text": {"body": "x"}}));
+    let m = chat.inbound(
+        Some("tavolo per 4 sabato alle 20 a nome Rossi"),
+        serde_json::json!({"text": {"body": "x"}}),
+    );
     assert!(!chat.deliver(m.clone()).is_empty());
     assert!(chat.deliver(m).is_empty());
 }
@@ -367,7 +508,10 @@ fn an_outcome_replayed_decides_nothing_new() {
 fn the_same_input_on_the_same_state_derives_the_same_ids() {
     let mut chat = Chat::new(trattoria(&[It]));
     let summary = chat.say("tavolo per 4 sabato alle 20 a nome Rossi");
-    let m = chat.inbound(Some("tap"), serde_json::json!({"button_reply": {"id": button_ids(&summary)[0]}}));
+    let m = chat.inbound(
+        Some("tap"),
+        serde_json::json!({"button_reply": {"id": button_ids(&summary)[0]}}),
+    );
     let command = || ConversationCommand::ReceiveMessage {
         message: Box::new(m.clone()),
         context: Some(Box::new(chat.context.clone())),

@@ -1,6 +1,7 @@
 //! Whatever the tenant and the customer write (long names, services, staff, addresses), every
 //! reply the dialogue queues passes WhatsApp's limits. (`render::checked` also panics in debug
 //! builds on a reply that would not, so a failure shows up here either way.)
+#![allow(clippy::unwrap_used)]
 
 #[path = "dialogue_support.rs"]
 mod support;
@@ -13,7 +14,12 @@ use support::*;
 
 fn assert_valid(events: &[ConversationEvent]) {
     for r in replies(events) {
-        assert!(r.body.validate().is_ok(), "{:?}: {:?}", r.body.validate(), r.body);
+        assert!(
+            r.body.validate().is_ok(),
+            "{:?}: {:?}",
+            r.body.validate(),
+            r.body
+        );
     }
 }
 
@@ -68,4 +74,46 @@ proptest! {
             }
         }
     }
+}
+
+/// The same, deterministic, with every free text at its longest: the flow reaches the summary
+/// and the alternatives, so the long parts are really rendered.
+#[test]
+fn the_longest_names_still_reach_the_summary_and_the_alternatives() {
+    let mut ctx = salon(&[Language::Es]);
+    ctx.tenant_name = "Peluquería ".repeat(40);
+    if let Some(Capacity::Salon(s)) = ctx.booking.as_mut().map(|b| &mut b.capacity) {
+        s.services[0].name = "Corte de pelo con lavado y peinado ".repeat(10);
+        s.resources[0].name = "María de los Ángeles ".repeat(10);
+    }
+    let mut chat = Chat::new(ctx);
+    chat.profile_name = Some("Ana ".repeat(50));
+    assert_valid(&chat.say("quiero una cita el sábado a las 10"));
+    let summary = chat.choose("svc:0");
+    assert_valid(&summary);
+    let confirm = button_ids(&summary)
+        .into_iter()
+        .find(|b| b.starts_with("confirm:"))
+        .unwrap();
+    let requested = chat.tap(&confirm);
+    let (request_id, _, w) = booking_requested(&requested).unwrap();
+    let alternatives = (11..17)
+        .map(|h| {
+            chat.slot(&lyo_domain::availability::Wish {
+                time: t(h, 0),
+                ..w.clone()
+            })
+        })
+        .collect();
+    let offered = chat.booking_outcome(
+        request_id,
+        BookingOutcome::Unavailable {
+            reason: Unavailable::Full,
+            alternatives,
+        },
+    );
+    assert_valid(&offered);
+    assert_eq!(rows(&offered).len(), 5);
+    let again = chat.choose(&rows(&offered)[0].0);
+    assert_valid(&chat.book_it(&again));
 }

@@ -40,8 +40,10 @@ fn period(name: &str, from: Time, to: Time) -> ServicePeriod {
 
 /// A trattoria open for lunch and dinner, closed on Mondays; 40 covers, parties up to 8.
 pub fn trattoria(languages: &[Language]) -> DialogueContext {
-    let mut weekly =
-        WeeklyHours::every_day(vec![period("pranzo", t(12, 0), t(15, 0)), period("cena", t(19, 0), t(23, 0))]);
+    let mut weekly = WeeklyHours::every_day(vec![
+        period("pranzo", t(12, 0), t(15, 0)),
+        period("cena", t(19, 0), t(23, 0)),
+    ]);
     weekly.monday = vec![];
     DialogueContext {
         tenant_name: "Trattoria da Mario".into(),
@@ -154,12 +156,17 @@ impl Chat {
     /// The next inbound message (a minute after the previous one).
     pub fn inbound(&mut self, text: Option<&str>, content: serde_json::Value) -> InboundMessage {
         self.sent += 1;
-        self.now = self.now + jiff::SignedDuration::from_secs(60);
+        self.now += jiff::SignedDuration::from_secs(60);
         let personal = |v: &str| Personal::new(self.subject, v.to_string());
         InboundMessage {
             message_id: format!("wamid.in.{}", self.sent),
             sent_at: self.now.as_second(),
-            kind: if content.get("text").is_some() { "text" } else { "interactive" }.into(),
+            kind: if content.get("text").is_some() {
+                "text"
+            } else {
+                "interactive"
+            }
+            .into(),
             text: text.map(personal),
             content: Personal::new(self.subject, content),
             customer: Customer {
@@ -186,17 +193,27 @@ impl Chat {
 
     /// Taps a reply button.
     pub fn tap(&mut self, id: &str) -> Vec<ConversationEvent> {
-        let m = self.inbound(Some("tap"), serde_json::json!({"button_reply": {"id": id, "title": "tap"}}));
+        let m = self.inbound(
+            Some("tap"),
+            serde_json::json!({"button_reply": {"id": id, "title": "tap"}}),
+        );
         self.deliver(m)
     }
 
     /// Chooses a list row.
     pub fn choose(&mut self, id: &str) -> Vec<ConversationEvent> {
-        let m = self.inbound(Some("row"), serde_json::json!({"list_reply": {"id": id, "title": "row"}}));
+        let m = self.inbound(
+            Some("row"),
+            serde_json::json!({"list_reply": {"id": id, "title": "row"}}),
+        );
         self.deliver(m)
     }
 
-    pub fn booking_outcome(&mut self, request_id: Uuid, outcome: BookingOutcome) -> Vec<ConversationEvent> {
+    pub fn booking_outcome(
+        &mut self,
+        request_id: Uuid,
+        outcome: BookingOutcome,
+    ) -> Vec<ConversationEvent> {
         self.run(ConversationCommand::RecordBookingOutcome {
             request_id,
             outcome,
@@ -206,9 +223,16 @@ impl Chat {
 
     /// The process manager's part for a booking request: the schedule books the wished slot.
     pub fn book_it(&mut self, events: &[ConversationEvent]) -> Vec<ConversationEvent> {
-        let (request_id, appointment_id, wish) = booking_requested(events).expect("a booking request");
+        let (request_id, appointment_id, wish) =
+            booking_requested(events).expect("a booking request");
         let slot = self.slot(&wish);
-        self.booking_outcome(request_id, BookingOutcome::Confirmed { appointment_id, slot })
+        self.booking_outcome(
+            request_id,
+            BookingOutcome::Confirmed {
+                appointment_id,
+                slot,
+            },
+        )
     }
 
     /// The slot a wish would take on an empty schedule.
@@ -220,7 +244,10 @@ impl Chat {
     /// Books directly through the dialogue: message, confirm, outcome. Returns the id.
     pub fn booked(&mut self, text: &str) -> AppointmentId {
         let summary = self.say(text);
-        let confirm = button_ids(&summary).into_iter().find(|b| b.starts_with("confirm:")).unwrap();
+        let confirm = button_ids(&summary)
+            .into_iter()
+            .find(|b| b.starts_with("confirm:"))
+            .unwrap();
         let requested = self.tap(&confirm);
         let (_, appointment_id, _) = booking_requested(&requested).unwrap();
         self.book_it(&requested);

@@ -85,6 +85,10 @@ pub enum RescheduleOutcome {
 pub enum AppointmentChange {
     ConfirmedByStaff,
     /// `reason` is staff's own words, passed on to the customer as written.
-    RejectedByStaff { reason: Option<String> },
-    CancelledByStaff { reason: Option<String> },
+    RejectedByStaff {
+        reason: Option<String>,
+    },
+    CancelledByStaff {
+        reason: Option<String>,
+    },
 }

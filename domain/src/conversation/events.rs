@@ -31,9 +31,13 @@ pub enum ConversationEvent {
         reply: Personal<Reply>,
     },
     /// What has been collected for a new booking so far (empty: nothing, or abandoned).
-    BookingDraftChanged { draft: BookingDraft },
+    BookingDraftChanged {
+        draft: BookingDraft,
+    },
     /// What the assistant now waits for from the customer.
-    AwaitingChanged { awaiting: Awaiting },
+    AwaitingChanged {
+        awaiting: Awaiting,
+    },
     /// The customer confirmed: the process manager asks the schedule for this wish.
     BookingRequested {
         request_id: Uuid,
@@ -67,7 +71,9 @@ pub enum ConversationEvent {
         appointment_id: AppointmentId,
         change: StaffChange,
     },
-    HandedOffToStaff { reason: HandOffReason },
+    HandedOffToStaff {
+        reason: HandOffReason,
+    },
     HandedBack,
     OptedOut,
     OptedIn,
@@ -78,8 +84,12 @@ pub enum ConversationEvent {
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum AlternativesFor {
     /// A new booking: the name, notes and need come from this earlier request.
-    Booking { request_id: Uuid },
-    Reschedule { appointment_id: AppointmentId },
+    Booking {
+        request_id: Uuid,
+    },
+    Reschedule {
+        appointment_id: AppointmentId,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

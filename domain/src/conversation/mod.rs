@@ -14,8 +14,7 @@ mod commands;
 mod events;
 
 pub use commands::{
-    AppointmentChange, BookingOutcome, CancellationOutcome, ConversationCommand,
-    RescheduleOutcome,
+    AppointmentChange, BookingOutcome, CancellationOutcome, ConversationCommand, RescheduleOutcome,
 };
 pub use events::{
     AlternativesFor, BookingStatus, CancelRefusal, ConversationEvent, HandOffReason,
@@ -142,7 +141,9 @@ impl Conversation {
                 appointment_id,
                 outcome,
                 context,
-            } => dialogue::on_cancellation_outcome(d, request_id, appointment_id, outcome, &context),
+            } => {
+                dialogue::on_cancellation_outcome(d, request_id, appointment_id, outcome, &context)
+            }
             ConversationCommand::RecordRescheduleOutcome {
                 request_id,
                 appointment_id,

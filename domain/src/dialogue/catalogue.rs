@@ -313,7 +313,9 @@ mod tests {
     fn every_label_fits_a_button() {
         use Label::*;
         for lang in Language::ALL {
-            for l in [Confirm, Change, CancelIt, Keep, MoveIt, FreeTimes, Services, Bookings] {
+            for l in [
+                Confirm, Change, CancelIt, Keep, MoveIt, FreeTimes, Services, Bookings,
+            ] {
                 let n = label(lang, l).chars().count();
                 assert!(n <= MAX_BUTTON_TITLE.min(MAX_LIST_BUTTON), "{lang:?} {l:?}");
             }

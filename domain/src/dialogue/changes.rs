@@ -174,7 +174,10 @@ impl Turn<'_> {
 
     pub(super) fn slot_line(&self, slot: &Slot, need: &Need, name: &Personal<String>) -> String {
         let lang = self.env.lang;
-        let mut parts = vec![short_date(lang, slot.start.date()), hh_mm(slot.start.time())];
+        let mut parts = vec![
+            short_date(lang, slot.start.date()),
+            hh_mm(slot.start.time()),
+        ];
         parts.extend(need_parts(lang, need, self.env.settings.as_ref()));
         if let Some(n) = name.value() {
             parts.push(fit(n, MAX_PART));

@@ -85,7 +85,11 @@ impl BookingDraft {
     }
 
     /// A draft holding what a request asked for, to start over from after a refusal.
-    pub fn from_wish(wish: &Wish, name: Option<Personal<String>>, notes: Option<Personal<String>>) -> Self {
+    pub fn from_wish(
+        wish: &Wish,
+        name: Option<Personal<String>>,
+        notes: Option<Personal<String>>,
+    ) -> Self {
         let mut draft = BookingDraft {
             date: Some(wish.date),
             time: Some(wish.time),

@@ -138,7 +138,9 @@ impl Turn<'_> {
         let (draft, changed) = self.gather(input);
         let moving = matches!(
             self.awaiting,
-            Awaiting::Alternative { .. } | Awaiting::NewTime { .. } | Awaiting::RescheduleConfirmation { .. }
+            Awaiting::Alternative { .. }
+                | Awaiting::NewTime { .. }
+                | Awaiting::RescheduleConfirmation { .. }
         );
         match u.intent {
             Intent::Cancel if self.drafting() => {
@@ -382,7 +384,10 @@ impl Turn<'_> {
                 let summary = self.draft_line();
                 let body = format!("{prefix}{}", self.text(Msg::Summary { line: &summary }));
                 let choices = [
-                    (format!("confirm:{}", self.draft.token()), label(lang, Label::Confirm)),
+                    (
+                        format!("confirm:{}", self.draft.token()),
+                        label(lang, Label::Confirm),
+                    ),
                     ("change".to_string(), label(lang, Label::Change)),
                 ];
                 self.reply(ReplyPurpose::Answer, buttons(&body, &choices));
@@ -488,8 +493,15 @@ impl Turn<'_> {
             self.keep();
             return true;
         }
-        if let Some(n) = id.strip_prefix("svc:").and_then(|n| n.parse::<usize>().ok()) {
-            let service = self.env.salon().and_then(|s| s.services.get(n)).map(|s| s.id.clone());
+        if let Some(n) = id
+            .strip_prefix("svc:")
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            let service = self
+                .env
+                .salon()
+                .and_then(|s| s.services.get(n))
+                .map(|s| s.id.clone());
             if let Some(service) = service {
                 let mut draft = self.draft.clone();
                 draft.service = Some(service);
@@ -497,7 +509,10 @@ impl Turn<'_> {
                 return true;
             }
         }
-        if let Some(start) = id.strip_prefix("slot:").and_then(|s| s.parse::<DateTime>().ok()) {
+        if let Some(start) = id
+            .strip_prefix("slot:")
+            .and_then(|s| s.parse::<DateTime>().ok())
+        {
             return self.choose(start);
         }
         let appointment = |prefix: &str| {
@@ -572,7 +587,8 @@ impl Turn<'_> {
                     wish, name, notes, ..
                 }) = self.state.requests.get(request_id)
                 {
-                    let mut draft = BookingDraft::from_wish(wish, Some(name.clone()), notes.clone());
+                    let mut draft =
+                        BookingDraft::from_wish(wish, Some(name.clone()), notes.clone());
                     draft.date = None;
                     draft.time = None;
                     self.draft = draft;

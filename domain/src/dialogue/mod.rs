@@ -15,8 +15,8 @@
 //! the same ids. See docs/dialogue.md.
 
 mod catalogue;
-mod checks;
 mod changes;
+mod checks;
 mod draft;
 mod message;
 mod outcomes;

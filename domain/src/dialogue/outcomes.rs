@@ -20,7 +20,11 @@ use crate::ids::AppointmentId;
 use crate::reply::{fit, ReplyPurpose};
 
 /// Outcomes never look at "now" (nothing they decide depends on it).
-fn outcome_turn<'a>(state: &'a DialogueState, ctx: &'a DialogueContext, cause: String) -> Option<Turn<'a>> {
+fn outcome_turn<'a>(
+    state: &'a DialogueState,
+    ctx: &'a DialogueContext,
+    cause: String,
+) -> Option<Turn<'a>> {
     let subject = state.subject?;
     let env = Env::new(ctx, state.language, Timestamp::UNIX_EPOCH, subject);
     Some(Turn::new(state, env, cause))
@@ -112,7 +116,10 @@ pub fn on_cancellation_outcome(
     ctx: &DialogueContext,
 ) -> Vec<ConversationEvent> {
     if state.outcomes.contains(&request_id)
-        || !matches!(state.requests.get(&request_id), Some(Request::Cancellation { .. }))
+        || !matches!(
+            state.requests.get(&request_id),
+            Some(Request::Cancellation { .. })
+        )
     {
         return Vec::new();
     }
@@ -213,12 +220,16 @@ pub fn on_staff_change(
         AppointmentChange::ConfirmedByStaff => {
             (StaffChange::Confirmed, BookingStatus::Confirmed, None)
         }
-        AppointmentChange::RejectedByStaff { reason } => {
-            (StaffChange::Rejected, BookingStatus::Rejected, reason.as_deref())
-        }
-        AppointmentChange::CancelledByStaff { reason } => {
-            (StaffChange::Cancelled, BookingStatus::Cancelled, reason.as_deref())
-        }
+        AppointmentChange::RejectedByStaff { reason } => (
+            StaffChange::Rejected,
+            BookingStatus::Rejected,
+            reason.as_deref(),
+        ),
+        AppointmentChange::CancelledByStaff { reason } => (
+            StaffChange::Cancelled,
+            BookingStatus::Cancelled,
+            reason.as_deref(),
+        ),
     };
     if b.status == status {
         return Vec::new();
@@ -248,7 +259,10 @@ pub fn on_staff_change(
     };
     if let Some(reason) = reason.map(str::trim).filter(|r| !r.is_empty()) {
         let reason = fit(reason, 300);
-        body = format!("{body}\n{}", turn.text(Msg::StaffReason { reason: &reason }));
+        body = format!(
+            "{body}\n{}",
+            turn.text(Msg::StaffReason { reason: &reason })
+        );
     }
     turn.reply(purpose, text(&body));
     turn.finish()

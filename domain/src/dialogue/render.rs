@@ -41,7 +41,11 @@ pub(crate) fn when(lang: Language, start: DateTime) -> String {
 }
 
 /// What a need reads as: "4 persone", or the service and staff names.
-pub(crate) fn need_parts(lang: Language, need: &Need, settings: Option<&ValidSettings>) -> Vec<String> {
+pub(crate) fn need_parts(
+    lang: Language,
+    need: &Need,
+    settings: Option<&ValidSettings>,
+) -> Vec<String> {
     match need {
         Need::Party { size } => vec![people(lang, size.get())],
         Need::Service { service, resource } => {
@@ -124,7 +128,9 @@ pub(crate) fn opening_hours(lang: Language, settings: &BookingSettings, today: D
 
 fn monday_plus(i: usize) -> jiff::civil::Weekday {
     use jiff::civil::Weekday::*;
-    [Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday][i % 7]
+    [
+        Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday,
+    ][i % 7]
 }
 
 pub(crate) fn text(body: &str) -> ReplyBody {
@@ -147,7 +153,11 @@ pub(crate) fn buttons(body: &str, choices: &[(String, &str)]) -> ReplyBody {
 }
 
 /// A one-section list; rows are (id, title, description).
-pub(crate) fn list(body: &str, button: &str, rows: Vec<(String, String, Option<String>)>) -> ReplyBody {
+pub(crate) fn list(
+    body: &str,
+    button: &str,
+    rows: Vec<(String, String, Option<String>)>,
+) -> ReplyBody {
     ReplyBody::List {
         body: fit(body, MAX_INTERACTIVE_BODY),
         button: fit(button, MAX_LIST_BUTTON),

@@ -27,7 +27,9 @@ pub enum Awaiting {
     #[default]
     Nothing,
     /// One missing detail of the draft.
-    Detail { field: super::Field },
+    Detail {
+        field: super::Field,
+    },
     /// The summary with Confirm / Change buttons.
     BookingConfirmation,
     /// A list of alternatives (set by `AlternativesOffered`).
@@ -40,9 +42,13 @@ pub enum Awaiting {
         change: ChangeKind,
         appointments: Vec<AppointmentId>,
     },
-    CancelConfirmation { appointment_id: AppointmentId },
+    CancelConfirmation {
+        appointment_id: AppointmentId,
+    },
     /// When to move the booking to.
-    NewTime { appointment_id: AppointmentId },
+    NewTime {
+        appointment_id: AppointmentId,
+    },
     RescheduleConfirmation {
         appointment_id: AppointmentId,
         wish: Wish,
@@ -212,7 +218,12 @@ impl DialogueState {
         }
     }
 
-    fn record(&mut self, request_id: Uuid, appointment_id: AppointmentId, outcome: &RecordedOutcome) {
+    fn record(
+        &mut self,
+        request_id: Uuid,
+        appointment_id: AppointmentId,
+        outcome: &RecordedOutcome,
+    ) {
         match outcome {
             RecordedOutcome::Booked { slot, status } => {
                 if let Some(Request::Booking { wish, name, .. }) = self.requests.get(&request_id) {

@@ -95,7 +95,8 @@ impl<'a> Turn<'a> {
         }
         if self.sim.awaiting != self.awaiting {
             let awaiting = self.awaiting.clone();
-            self.events.push(ConversationEvent::AwaitingChanged { awaiting });
+            self.events
+                .push(ConversationEvent::AwaitingChanged { awaiting });
         }
         self.events.extend(self.replies);
         self.events

@@ -59,8 +59,7 @@ pub(crate) fn bare_name(text: &str) -> Option<String> {
     let ok = (1..=4).contains(&words.len())
         && t.chars().count() <= 40
         && t.chars().any(char::is_alphabetic)
-        && t
-            .chars()
+        && t.chars()
             .all(|c| c.is_alphabetic() || matches!(c, ' ' | '\'' | '-' | '.' | '’'));
     if !ok {
         return None;
