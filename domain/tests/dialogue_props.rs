@@ -87,9 +87,11 @@ fn the_longest_names_still_reach_the_summary_and_the_alternatives() {
         s.resources[0].name = "María de los Ángeles ".repeat(10);
     }
     let mut chat = Chat::new(ctx);
-    chat.profile_name = Some("Ana ".repeat(50));
     assert_valid(&chat.say("quiero una cita el sábado a las 10"));
-    let summary = chat.choose("svc:0");
+    assert_valid(&chat.choose("svc:0"));
+    let summary = chat.say(
+        "a nombre de Wolfeschlegelsteinhausenbergerdorffwelchevoralternwarengewissenhaftschaferswessen",
+    );
     assert_valid(&summary);
     let confirm = button_ids(&summary)
         .into_iter()
