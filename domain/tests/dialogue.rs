@@ -529,3 +529,53 @@ fn a_message_only_recorded_gets_no_answer() {
     m.answering = lyo_domain::conversation::Answering::RateLimited;
     assert_eq!(names(&chat.deliver(m)), vec!["MessageReceived"]);
 }
+
+#[test]
+fn a_booking_over_several_messages_in_spanish_with_a_correction() {
+    let mut chat = Chat::new(trattoria(&[It, Es]));
+    assert!(said(&chat.say("hola")).contains("¡Hola!"));
+    assert!(
+        said(&chat.say("quiero reservar para el viernes")).contains("¿A qué hora, el Vie 27/11?")
+    );
+    assert!(said(&chat.say("a las 9")).contains("¿Para cuántas personas?"));
+    assert!(said(&chat.say("somos 4")).contains("¿A nombre de quién"));
+    let first = chat.say("me llamo Ana Ruiz");
+    assert!(
+        said(&first).contains("Vie 27/11 · 21:00 · 4 personas · Ana Ruiz"),
+        "{}",
+        said(&first)
+    );
+    let late = chat.say("mejor a las 22");
+    assert!(
+        said(&late).contains("no se puede reservar a esa hora"),
+        "{}",
+        said(&late)
+    );
+    let corrected = chat.say("a las 20:30");
+    assert!(
+        said(&corrected).contains("Vie 27/11 · 20:30 · 4 personas · Ana Ruiz"),
+        "{}",
+        said(&corrected)
+    );
+    let requested = chat.say("sí");
+    assert_eq!(booking_requested(&requested).unwrap().2.time, t(20, 30));
+}
+
+#[test]
+fn a_booking_over_several_messages_in_english() {
+    let mut chat = Chat::new(trattoria(&[En]));
+    chat.profile_name = Some("Sarah Jones".into());
+    assert!(said(&chat.say("hi, I'd like to book a table")).contains("For which day?"));
+    assert!(said(&chat.say("tomorrow")).contains("We are closed on Mon 23/11"));
+    assert!(said(&chat.say("tuesday")).contains("What time on Tue 24/11"));
+    assert!(said(&chat.say("8pm")).contains("For how many people?"));
+    let summary = chat.say("3");
+    assert!(
+        said(&summary).contains("Tue 24/11 · 20:00 · 3 people · Sarah Jones"),
+        "{}",
+        said(&summary)
+    );
+    assert!(said(&chat.tap("change")).contains("What would you like to change?"));
+    let changed = chat.say("actually make it 5");
+    assert!(said(&changed).contains("5 people"), "{}", said(&changed));
+}

@@ -275,4 +275,90 @@ mod tests {
                 "read",
             ))]);
     }
+
+    fn context() -> Box<crate::dialogue::DialogueContext> {
+        Box::new(crate::dialogue::DialogueContext {
+            tenant_name: "Da Mario".into(),
+            languages: vec![crate::understanding::Language::It],
+            time_zone: "Europe/Rome".into(),
+            address: None,
+            booking: None,
+            auto_confirm: true,
+        })
+    }
+
+    #[test]
+    fn an_outcome_already_recorded_changes_nothing() {
+        use crate::availability::{Need, PartySize, Unavailable, Wish};
+        use crate::ids::AppointmentId;
+        let request_id = uuid::Uuid::from_u128(7);
+        let appointment_id = AppointmentId::from_uuid(uuid::Uuid::from_u128(8));
+        let subject = SubjectId::from_uuid(uuid::Uuid::nil());
+        let wish = Wish {
+            date: jiff::civil::date(2026, 11, 28),
+            time: jiff::civil::time(20, 0, 0, 0),
+            need: Need::Party {
+                size: PartySize::new(4).unwrap(),
+            },
+        };
+        let unavailable = || BookingOutcome::Unavailable {
+            reason: Unavailable::Full,
+            alternatives: vec![],
+        };
+        TestFramework::<Conversation>::with(())
+            .given(vec![
+                ConversationEvent::MessageReceived(Box::new(message("wamid.1"))),
+                ConversationEvent::BookingRequested {
+                    request_id,
+                    appointment_id,
+                    wish,
+                    name: Personal::new(subject, "Rossi".into()),
+                    notes: None,
+                },
+                ConversationEvent::BookingOutcomeRecorded {
+                    request_id,
+                    appointment_id,
+                    outcome: RecordedOutcome::BookingUnavailable {
+                        reason: Unavailable::Full,
+                    },
+                },
+            ])
+            .when(ConversationCommand::RecordBookingOutcome {
+                request_id,
+                outcome: unavailable(),
+                context: context(),
+            })
+            .then_expect_events(vec![]);
+    }
+
+    #[test]
+    fn an_outcome_for_an_unknown_request_changes_nothing() {
+        TestFramework::<Conversation>::with(())
+            .given(vec![ConversationEvent::MessageReceived(Box::new(message(
+                "wamid.1",
+            )))])
+            .when(ConversationCommand::RecordBookingOutcome {
+                request_id: uuid::Uuid::from_u128(9),
+                outcome: BookingOutcome::Unavailable {
+                    reason: crate::availability::Unavailable::Full,
+                    alternatives: vec![],
+                },
+                context: context(),
+            })
+            .then_expect_events(vec![]);
+    }
+
+    #[test]
+    fn staff_hand_back_only_a_chat_they_hold() {
+        TestFramework::<Conversation>::with(())
+            .given(vec![ConversationEvent::HandedOffToStaff {
+                reason: HandOffReason::Asked,
+            }])
+            .when(ConversationCommand::HandBack)
+            .then_expect_events(vec![ConversationEvent::HandedBack]);
+        TestFramework::<Conversation>::with(())
+            .given_no_previous_events()
+            .when(ConversationCommand::HandBack)
+            .then_expect_events(vec![]);
+    }
 }

@@ -262,7 +262,7 @@ impl Turn<'_> {
             Intent::AskAddress => self.address(),
             Intent::AskMenu => self.say(Msg::NoMenu),
             Intent::Confirm | Intent::Decline | Intent::OptIn => {
-                if self.drafting() {
+                if !self.draft.is_empty() {
                     self.ask_next(None, input.profile.clone());
                 }
             }

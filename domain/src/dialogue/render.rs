@@ -202,6 +202,47 @@ mod tests {
     use jiff::civil::date;
 
     #[test]
+    fn opening_hours_group_equal_days_and_list_near_exceptions() {
+        use crate::availability::{
+            Capacity, LeadTime, Minutes, PartySize, RestaurantCapacity, WeeklyHours,
+        };
+        let t = |h| Time::constant(h, 0, 0, 0);
+        let mut weekly = WeeklyHours::every_day(vec![ServicePeriod::new("cena", t(19), t(23))]);
+        weekly.monday = vec![];
+        weekly.sunday = vec![ServicePeriod::new("pranzo", t(12), t(15))];
+        let settings = BookingSettings {
+            time_zone: "Europe/Rome".into(),
+            weekly,
+            exceptions: vec![
+                DateException {
+                    date: date(2026, 12, 24),
+                    hours: DayHours::Closed,
+                },
+                DateException {
+                    date: date(2027, 3, 1),
+                    hours: DayHours::Closed,
+                },
+            ],
+            granularity: Minutes(30),
+            lead: LeadTime {
+                earliest: Minutes(0),
+                latest_days: 30,
+            },
+            capacity: Capacity::Restaurant(RestaurantCapacity {
+                seating: Minutes(90),
+                largest_party: PartySize::new(8).unwrap(),
+                max_covers: Some(20),
+                tables: vec![],
+                combinations: vec![],
+            }),
+        };
+        assert_eq!(
+            opening_hours(Language::Es, &settings, date(2026, 12, 20)),
+            "Lun cerrado\nMar–Sáb 19:00–23:00\nDom 12:00–15:00\nJue 24/12: cerrado"
+        );
+    }
+
+    #[test]
     fn dates_are_short_in_each_language() {
         let d = date(2026, 11, 28);
         assert_eq!(short_date(Language::It, d), "Sab 28/11");
