@@ -3,10 +3,12 @@
 //! reads a clock: "now" is the inbound message's own timestamp, so a replay decides the same.
 //!
 //! Layout: `state` (what the conversation remembers, rebuilt from events), `draft` (a booking
-//! being collected), `message` (answering an inbound message), `changes` (cancelling and
-//! moving), `outcomes` (answers from the appointment side), `turn` (collects one decision's
-//! events and replies, with derived ids), `catalogue` (every sentence in it/en/es), `render`
-//! (dates, summaries, hours, bounded reply bodies), `words` (services, staff, bare names, taps).
+//! being collected), `message` (answering an inbound message), `collect` (details, questions,
+//! summary, request), `checks` (the wish against the settings), `taps` (button and row ids,
+//! alternatives), `changes` (cancelling and moving), `outcomes` (answers from the appointment
+//! side and staff), `turn` (collects one decision's events and replies, with derived ids),
+//! `catalogue` (every sentence in it/en/es), `render` (dates, summaries, hours, bounded reply
+//! bodies), `words` (services, staff, bare names, tap ids).
 //!
 //! Invariants: every reply passes `ReplyBody::validate` (rendering bounds every part, and
 //! `render::checked` guards the result); after an opt-out nothing but its confirmation is sent
@@ -17,11 +19,13 @@
 mod catalogue;
 mod changes;
 mod checks;
+mod collect;
 mod draft;
 mod message;
 mod outcomes;
 mod render;
 mod state;
+mod taps;
 mod turn;
 mod words;
 
