@@ -579,3 +579,33 @@ fn a_booking_over_several_messages_in_english() {
     let changed = chat.say("actually make it 5");
     assert!(said(&changed).contains("5 people"), "{}", said(&changed));
 }
+
+#[test]
+fn another_day_instead_of_the_alternatives_keeps_the_wished_time() {
+    let mut chat = Chat::new(trattoria(&[It]));
+    let summary = chat.say("tavolo per 4 sabato alle 20 a nome Rossi");
+    let requested = chat.tap(&button_ids(&summary)[0]);
+    let (request_id, _, w) = booking_requested(&requested).unwrap();
+    let alternatives = vec![chat.slot(&wish(w.date, t(21, 30), w.need.clone()))];
+    chat.booking_outcome(
+        request_id,
+        BookingOutcome::Unavailable {
+            reason: Unavailable::Full,
+            alternatives,
+        },
+    );
+    let again = chat.say("allora domenica");
+    let (_, _, w2) = booking_requested(&again).expect("re-requested");
+    assert_eq!(w2, wish(d(2026, 11, 29), t(20, 0), party(4)));
+}
+
+#[test]
+fn a_reaction_is_recorded_and_not_answered() {
+    let mut chat = Chat::new(trattoria(&[It]));
+    let mut m = chat.inbound(
+        None,
+        serde_json::json!({"reaction": {"message_id": "wamid.out.1", "emoji": "👍"}}),
+    );
+    m.kind = "reaction".into();
+    assert_eq!(names(&chat.deliver(m)), vec!["MessageReceived"]);
+}

@@ -84,11 +84,11 @@ pub enum ConversationEvent {
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum AlternativesFor {
     /// A new booking: the name, notes and need come from this earlier request.
-    Booking {
-        request_id: Uuid,
-    },
+    Booking { request_id: Uuid },
+    /// Moving a booking: the wish comes from this earlier request.
     Reschedule {
         appointment_id: AppointmentId,
+        request_id: Uuid,
     },
 }
 

@@ -26,6 +26,9 @@ pub fn on_message(
         .as_ref()
         .and_then(Personal::value)
         .map_or("", String::as_str);
+    if SILENT_KINDS.contains(&message.kind.as_str()) {
+        return Vec::new();
+    }
     let now = Timestamp::from_second(message.sent_at).unwrap_or(Timestamp::UNIX_EPOCH);
     let mut env = Env::new(ctx, state.language, now, subject);
     let u = understand(text, &env.understanding());
@@ -57,6 +60,10 @@ pub fn on_message(
     events.extend(turn.finish());
     events
 }
+
+/// Message types that are not said to the assistant: a reaction, a deletion, an edit (the
+/// edited text is not re-read), a system notice. They are recorded and not answered.
+const SILENT_KINDS: [&str; 4] = ["reaction", "revoke", "edit", "system"];
 
 pub(crate) struct Input<'a> {
     pub u: &'a Understanding,
@@ -179,7 +186,8 @@ impl Turn<'_> {
                 if has_when {
                     let date = u.date.or(first.map(|f| f.date()));
                     let on_date = slots.iter().find(|s| Some(s.start.date()) == date);
-                    let time = u.time.or(on_date.map(|s| s.start.time()));
+                    let wished = self.wished(&purpose).map(|w| w.time);
+                    let time = u.time.or(on_date.map(|s| s.start.time())).or(wished);
                     if let (Some(date), Some(time)) = (date, time) {
                         return self.choose(date.to_datetime(time));
                     }

@@ -197,7 +197,10 @@ pub fn on_reschedule_outcome(
                 outcome: RecordedOutcome::MoveUnavailable { reason },
             });
             turn.offer_alternatives(
-                AlternativesFor::Reschedule { appointment_id },
+                AlternativesFor::Reschedule {
+                    appointment_id,
+                    request_id,
+                },
                 &wish,
                 alternatives,
                 None,
@@ -302,7 +305,7 @@ impl Turn<'_> {
                     self.draft = draft;
                     self.awaiting = Awaiting::Detail { field: Field::Date };
                 }
-                (AlternativesFor::Reschedule { appointment_id }, _) => {
+                (AlternativesFor::Reschedule { appointment_id, .. }, _) => {
                     self.awaiting = Awaiting::NewTime {
                         appointment_id: *appointment_id,
                     };

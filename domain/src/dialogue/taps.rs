@@ -108,19 +108,35 @@ impl Turn<'_> {
                 };
                 self.request(wish, name, notes);
             }
-            AlternativesFor::Reschedule { appointment_id } => {
-                let Some(b) = self.state.bookings.get(&appointment_id) else {
+            AlternativesFor::Reschedule { appointment_id, .. } => {
+                let Some(wished) = self.wished(&purpose) else {
                     return false;
                 };
                 let wish = Wish {
                     date: start.date(),
                     time: start.time(),
-                    need: b.need.clone(),
+                    need: wished.need,
                 };
                 self.request_move(appointment_id, wish);
             }
         }
         true
+    }
+
+    /// What the alternatives were offered instead of.
+    pub(super) fn wished(&self, purpose: &AlternativesFor) -> Option<Wish> {
+        match purpose {
+            AlternativesFor::Booking { request_id } => match self.state.requests.get(request_id) {
+                Some(Request::Booking { wish, .. }) => Some(wish.clone()),
+                _ => None,
+            },
+            AlternativesFor::Reschedule { request_id, .. } => {
+                match self.state.requests.get(request_id) {
+                    Some(Request::Reschedule { wish, .. }) => Some(wish.clone()),
+                    _ => None,
+                }
+            }
+        }
     }
 
     pub(super) fn decline_alternatives(&mut self, purpose: &AlternativesFor) {
