@@ -609,3 +609,23 @@ fn a_reaction_is_recorded_and_not_answered() {
     m.kind = "reaction".into();
     assert_eq!(names(&chat.deliver(m)), vec!["MessageReceived"]);
 }
+
+#[test]
+fn a_customer_named_like_a_stylist_is_not_booked_with_her() {
+    let mut chat = Chat::new(salon(&[It]));
+    assert!(said(&chat.say("vorrei una piega sabato alle 11")).contains("A che nome"));
+    let summary = chat.say("Anna");
+    assert!(
+        said(&summary).contains("Sab 28/11 · 11:00 · Piega · Anna"),
+        "{}",
+        said(&summary)
+    );
+    let requested = chat.tap(&button_ids(&summary)[0]);
+    assert_eq!(
+        booking_requested(&requested).unwrap().2.need,
+        Need::Service {
+            service: ServiceId::new("piega"),
+            resource: None
+        }
+    );
+}

@@ -63,7 +63,9 @@ impl Turn<'_> {
             if let Some(s) = words::find_service(input.text, salon) {
                 d.service = Some(s);
             }
-            if let Some(r) = words::find_resource(input.text, salon) {
+            // "Anna" in answer to "what name?" is the customer, not the stylist Anna.
+            let naming = self.awaiting == Awaiting::Detail { field: Field::Name };
+            if let Some(r) = words::find_resource(input.text, salon).filter(|_| !naming) {
                 d.resource = Some(r);
             }
         }
