@@ -344,7 +344,10 @@ impl InboxWorker {
             reply_to: message.context.as_ref().and_then(|c| c.id.clone()),
             answering,
         };
-        let command = ConversationCommand::ReceiveMessage(Box::new(inbound));
+        let command = ConversationCommand::ReceiveMessage {
+            message: Box::new(inbound),
+            context: None,
+        };
         self.execute(tenant, subject, &message.id, command).await
     }
 
@@ -404,8 +407,8 @@ impl InboxWorker {
             tenant_id: tenant,
             actor: Actor {
                 kind: match command {
-                    ConversationCommand::ReceiveMessage(_) => ActorKind::Customer,
-                    ConversationCommand::RecordStatus(_) => ActorKind::Meta,
+                    ConversationCommand::ReceiveMessage { .. } => ActorKind::Customer,
+                    _ => ActorKind::Meta,
                 },
                 id: subject.to_string(),
             },

@@ -1,11 +1,27 @@
 //! The `Conversation` aggregate: one per customer subject of a tenant (aggregate id: the
-//! subject id). For now it records what arrives from WhatsApp: inbound messages and the
-//! delivery statuses of messages sent to the customer. The dialogue (issue 5) grows here.
+//! subject id). It records what arrives from WhatsApp (inbound messages, delivery statuses)
+//! and, when given a `DialogueContext`, answers through the dialogue (`crate::dialogue`):
+//! replies, booking drafts and requests, outcomes, hand-off and opt-out.
 //!
 //! Invariants: a message id is received at most once, and a (message id, status) pair is
-//! recorded at most once, so Meta's repeated deliveries change nothing. Every piece of the
-//! customer's data (text, content, name, phone number, user id) is `Personal`, sealed at rest.
+//! recorded at most once, so Meta's repeated deliveries change nothing; an outcome for a
+//! request already answered, or a staff change already told, emits nothing. Every id the
+//! dialogue creates is derived from its cause, so handling the same input again decides the
+//! same ids. Every piece of the customer's data (text, content, name, phone number, user id,
+//! replies, names in requests) is `Personal`, sealed at rest.
 
+mod commands;
+mod events;
+
+pub use commands::{
+    AppointmentChange, BookingOutcome, CancellationOutcome, ConversationCommand, RescheduleOutcome,
+};
+pub use events::{
+    AlternativesFor, BookingStatus, CancelRefusal, ConversationEvent, HandOffReason,
+    RecordedOutcome, StaffChange,
+};
+
+use crate::dialogue::{self, DialogueState};
 use crate::personal::Personal;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
@@ -61,27 +77,9 @@ pub struct StatusReport {
     pub error_codes: Vec<i64>,
 }
 
-#[derive(Debug, Clone)]
-pub enum ConversationCommand {
-    ReceiveMessage(Box<InboundMessage>),
-    RecordStatus(StatusReport),
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum ConversationEvent {
-    /// v1
-    MessageReceived(Box<InboundMessage>),
-    /// v1
-    MessageStatusChanged(StatusReport),
-}
-
 impl DomainEvent for ConversationEvent {
     fn event_type(&self) -> String {
-        match self {
-            ConversationEvent::MessageReceived(_) => "MessageReceived",
-            ConversationEvent::MessageStatusChanged(_) => "MessageStatusChanged",
-        }
-        .to_string()
+        self.name().to_string()
     }
 
     fn event_version(&self) -> String {
@@ -98,6 +96,68 @@ pub struct Conversation {
     statuses: HashMap<String, Vec<String>>,
     /// When the customer last wrote (Unix seconds): the 24-hour service window starts here.
     pub last_inbound_at: Option<i64>,
+    /// What the dialogue remembers: language, draft, pending questions and requests, bookings.
+    #[serde(default)]
+    pub dialogue: DialogueState,
+}
+
+impl Conversation {
+    /// The events a command causes, decided purely from the state (no I/O, no clock).
+    pub fn decide(&self, command: ConversationCommand) -> Vec<ConversationEvent> {
+        let d = &self.dialogue;
+        match command {
+            ConversationCommand::ReceiveMessage { message, context } => {
+                if self.received.contains(&message.message_id) {
+                    return Vec::new();
+                }
+                let answer = match context {
+                    Some(ctx) if message.answering == Answering::Answer => {
+                        dialogue::on_message(d, &message, &ctx)
+                    }
+                    _ => Vec::new(),
+                };
+                let mut events = vec![ConversationEvent::MessageReceived(message)];
+                events.extend(answer);
+                events
+            }
+            ConversationCommand::RecordStatus(report) => {
+                let known = self
+                    .statuses
+                    .get(&report.message_id)
+                    .is_some_and(|seen| seen.contains(&report.status));
+                if known {
+                    Vec::new()
+                } else {
+                    vec![ConversationEvent::MessageStatusChanged(report)]
+                }
+            }
+            ConversationCommand::RecordBookingOutcome {
+                request_id,
+                outcome,
+                context,
+            } => dialogue::on_booking_outcome(d, request_id, outcome, &context),
+            ConversationCommand::RecordCancellationOutcome {
+                request_id,
+                appointment_id,
+                outcome,
+                context,
+            } => {
+                dialogue::on_cancellation_outcome(d, request_id, appointment_id, outcome, &context)
+            }
+            ConversationCommand::RecordRescheduleOutcome {
+                request_id,
+                appointment_id,
+                outcome,
+                context,
+            } => dialogue::on_reschedule_outcome(d, request_id, appointment_id, outcome, &context),
+            ConversationCommand::NotifyAppointment {
+                appointment_id,
+                change,
+                context,
+            } => dialogue::on_staff_change(d, appointment_id, change, &context),
+            ConversationCommand::HandBack => dialogue::on_hand_back(d),
+        }
+    }
 }
 
 impl Aggregate for Conversation {
@@ -113,28 +173,14 @@ impl Aggregate for Conversation {
         _: &(),
         sink: &EventSink<Self>,
     ) -> Result<(), ConversationError> {
-        match command {
-            ConversationCommand::ReceiveMessage(message) => {
-                if !self.received.contains(&message.message_id) {
-                    sink.write(ConversationEvent::MessageReceived(message), self)
-                        .await;
-                }
-            }
-            ConversationCommand::RecordStatus(report) => {
-                let known = self
-                    .statuses
-                    .get(&report.message_id)
-                    .is_some_and(|seen| seen.contains(&report.status));
-                if !known {
-                    sink.write(ConversationEvent::MessageStatusChanged(report), self)
-                        .await;
-                }
-            }
+        for event in self.decide(command) {
+            sink.write(event, self).await;
         }
         Ok(())
     }
 
     fn apply(&mut self, event: ConversationEvent) {
+        self.dialogue.apply(&event);
         match event {
             ConversationEvent::MessageReceived(message) => {
                 self.last_inbound_at = Some(
@@ -150,6 +196,7 @@ impl Aggregate for Conversation {
                     .or_default()
                     .push(report.status);
             }
+            _ => {}
         }
     }
 }
@@ -160,6 +207,13 @@ mod tests {
     use super::*;
     use crate::ids::SubjectId;
     use cqrs_es::test::TestFramework;
+
+    fn receive(message: InboundMessage) -> ConversationCommand {
+        ConversationCommand::ReceiveMessage {
+            message: Box::new(message),
+            context: None,
+        }
+    }
 
     fn message(id: &str) -> InboundMessage {
         let subject = SubjectId::from_uuid(uuid::Uuid::nil());
@@ -188,9 +242,7 @@ mod tests {
     fn a_new_message_is_received() {
         TestFramework::<Conversation>::with(())
             .given_no_previous_events()
-            .when(ConversationCommand::ReceiveMessage(Box::new(message(
-                "wamid.1",
-            ))))
+            .when(receive(message("wamid.1")))
             .then_expect_events(vec![ConversationEvent::MessageReceived(Box::new(message(
                 "wamid.1",
             )))]);
@@ -202,9 +254,7 @@ mod tests {
             .given(vec![ConversationEvent::MessageReceived(Box::new(message(
                 "wamid.1",
             )))])
-            .when(ConversationCommand::ReceiveMessage(Box::new(message(
-                "wamid.1",
-            ))))
+            .when(receive(message("wamid.1")))
             .then_expect_events(vec![]);
     }
 
@@ -224,5 +274,91 @@ mod tests {
             .then_expect_events(vec![ConversationEvent::MessageStatusChanged(status(
                 "read",
             ))]);
+    }
+
+    fn context() -> Box<crate::dialogue::DialogueContext> {
+        Box::new(crate::dialogue::DialogueContext {
+            tenant_name: "Da Mario".into(),
+            languages: vec![crate::understanding::Language::It],
+            time_zone: "Europe/Rome".into(),
+            address: None,
+            booking: None,
+            auto_confirm: true,
+        })
+    }
+
+    #[test]
+    fn an_outcome_already_recorded_changes_nothing() {
+        use crate::availability::{Need, PartySize, Unavailable, Wish};
+        use crate::ids::AppointmentId;
+        let request_id = uuid::Uuid::from_u128(7);
+        let appointment_id = AppointmentId::from_uuid(uuid::Uuid::from_u128(8));
+        let subject = SubjectId::from_uuid(uuid::Uuid::nil());
+        let wish = Wish {
+            date: jiff::civil::date(2026, 11, 28),
+            time: jiff::civil::time(20, 0, 0, 0),
+            need: Need::Party {
+                size: PartySize::new(4).unwrap(),
+            },
+        };
+        let unavailable = || BookingOutcome::Unavailable {
+            reason: Unavailable::Full,
+            alternatives: vec![],
+        };
+        TestFramework::<Conversation>::with(())
+            .given(vec![
+                ConversationEvent::MessageReceived(Box::new(message("wamid.1"))),
+                ConversationEvent::BookingRequested {
+                    request_id,
+                    appointment_id,
+                    wish,
+                    name: Personal::new(subject, "Rossi".into()),
+                    notes: None,
+                },
+                ConversationEvent::BookingOutcomeRecorded {
+                    request_id,
+                    appointment_id,
+                    outcome: RecordedOutcome::BookingUnavailable {
+                        reason: Unavailable::Full,
+                    },
+                },
+            ])
+            .when(ConversationCommand::RecordBookingOutcome {
+                request_id,
+                outcome: unavailable(),
+                context: context(),
+            })
+            .then_expect_events(vec![]);
+    }
+
+    #[test]
+    fn an_outcome_for_an_unknown_request_changes_nothing() {
+        TestFramework::<Conversation>::with(())
+            .given(vec![ConversationEvent::MessageReceived(Box::new(message(
+                "wamid.1",
+            )))])
+            .when(ConversationCommand::RecordBookingOutcome {
+                request_id: uuid::Uuid::from_u128(9),
+                outcome: BookingOutcome::Unavailable {
+                    reason: crate::availability::Unavailable::Full,
+                    alternatives: vec![],
+                },
+                context: context(),
+            })
+            .then_expect_events(vec![]);
+    }
+
+    #[test]
+    fn staff_hand_back_only_a_chat_they_hold() {
+        TestFramework::<Conversation>::with(())
+            .given(vec![ConversationEvent::HandedOffToStaff {
+                reason: HandOffReason::Asked,
+            }])
+            .when(ConversationCommand::HandBack)
+            .then_expect_events(vec![ConversationEvent::HandedBack]);
+        TestFramework::<Conversation>::with(())
+            .given_no_previous_events()
+            .when(ConversationCommand::HandBack)
+            .then_expect_events(vec![]);
     }
 }
