@@ -114,6 +114,10 @@ async fn settings_given_at_creation_are_recorded_and_returned(backend: Backend) 
         "the tenant's zone"
     );
     assert_eq!(created["booking"]["capacity"]["max_covers"], 40);
+    assert_eq!(
+        created["booking"]["weekly"]["tuesday"][0]["from"],
+        "19:00:00"
+    );
     assert_eq!(created["assistant"]["auto_confirm"], false);
     assert_eq!(created["assistant"]["address"], "Via Roma 1, 00100 Roma");
     assert_eq!(

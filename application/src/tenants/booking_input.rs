@@ -115,6 +115,24 @@ mod tests {
     }
 
     #[test]
+    fn the_example_of_docs_api_md_is_valid() {
+        let example = json!({
+           "weekly": {"tuesday": [{"name": "dinner", "from": "19:00", "to": "23:00"}],
+                      "saturday": [{"name": "lunch", "from": "12:00", "to": "15:00"},
+                                   {"name": "dinner", "from": "19:00", "to": "01:00"}]},
+           "exceptions": [{"date": "2026-12-25", "hours": {"kind": "closed"}},
+                          {"date": "2026-12-31", "hours": {"kind": "special", "periods": [{"name": "gala", "from": "20:00", "to": "02:00"}]}}],
+           "granularity": 15,
+           "lead": {"earliest": 60, "latest_days": 60},
+           "capacity": {"kind": "restaurant", "seating": 90, "largest_party": 8, "max_covers": 40,
+                        "tables": [{"id": "T1", "seats": 2}, {"id": "T2", "seats": 4}],
+                        "combinations": [{"tables": ["T1", "T2"]}]}
+        });
+        let parsed: BookingInput = serde_json::from_value(example).unwrap();
+        parsed.into_settings("Europe/Rome").validate().unwrap();
+    }
+
+    #[test]
     fn a_wrong_shape_names_the_booking() {
         let mut broken = input();
         broken.as_object_mut().unwrap().remove("granularity");
