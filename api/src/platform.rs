@@ -12,7 +12,8 @@ use lyo_infrastructure::db::Db;
 use lyo_infrastructure::event_store::{AppendSignal, EventRepository, SqlEventLog};
 use lyo_infrastructure::pii::PiiVault;
 use lyo_infrastructure::projection::{
-    all_projectors, DirectoryCache, SqlLeaseStore, SqlTenantDirectory,
+    all_projectors, DirectoryCache, SqlLeaseStore, SqlTenantConfigs, SqlTenantDirectory,
+    TenantConfigCache,
 };
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -29,6 +30,8 @@ pub struct Platform {
     pub projectors: Vec<Arc<dyn Projector>>,
     pub tenants: Arc<Tenants>,
     pub directory: SqlTenantDirectory,
+    /// Tenants' configurations for the assistant (the `tenant_settings` read model, cached).
+    pub tenant_configs: Arc<dyn lyo_application::tenants::TenantConfigs>,
     pub master_key: lyo_infrastructure::pii::MasterKey,
     /// Notified when the webhook inbox stored deliveries.
     pub inbox_stored: Arc<tokio::sync::Notify>,
@@ -80,7 +83,9 @@ impl Platform {
             inbox_stored.clone(),
         );
         let cache = Arc::new(DirectoryCache::default());
-        let projectors = all_projectors(&db, cache.clone());
+        let configs = Arc::new(TenantConfigCache::default());
+        let projectors = all_projectors(&db, cache.clone(), configs.clone());
+        let tenant_configs = Arc::new(SqlTenantConfigs::new(db.clone(), configs));
         let directory = SqlTenantDirectory::new(db.clone(), cache);
         let tenants = Arc::new(TenantService::new(
             PersistedEventStore::new_event_store(repository.clone()),
@@ -98,6 +103,7 @@ impl Platform {
                 projectors,
                 tenants,
                 directory,
+                tenant_configs,
                 master_key,
                 inbox,
                 inbox_stored,

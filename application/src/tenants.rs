@@ -1,13 +1,22 @@
-//! Tenant administration: create, read and change tenants. Credentials arrive in plaintext
-//! and leave this module sealed; views never contain them.
+//! Tenant administration: create, read and change tenants, their booking and assistant
+//! settings. Credentials arrive in plaintext and leave this module sealed; views never contain
+//! them. `config` is the fast read path for the assistant.
+
+mod booking_input;
+mod config;
+
+pub use booking_input::BookingInput;
+pub use config::{TenantConfig, TenantConfigs};
 
 use crate::event_log::StoreError;
 use crate::metadata::{Actor, EventMetadata};
 use async_trait::async_trait;
 use cqrs_es::{AggregateContext, AggregateError, CqrsFramework, EventStore};
+use lyo_domain::availability::BookingSettings;
 use lyo_domain::ids::TenantId;
 use lyo_domain::tenant::{
-    SealedSecret, Tenant, TenantCommand, TenantError, TenantPatch, TenantProfile, WhatsAppAccount,
+    AssistantPatch, AssistantSettings, SealedSecret, Tenant, TenantCommand, TenantError,
+    TenantPatch, TenantProfile, WhatsAppAccount,
 };
 use lyo_domain::understanding::Language;
 use serde::{Deserialize, Serialize};
@@ -35,6 +44,12 @@ pub struct NewTenant {
     #[serde(default = "default_languages")]
     pub languages: Vec<Language>,
     pub whatsapp: NewWhatsApp,
+    /// `time_zone` may be left out; if given it must be the tenant's.
+    #[serde(default)]
+    pub booking: Option<BookingInput>,
+    /// Applied to the defaults.
+    #[serde(default)]
+    pub assistant: Option<AssistantPatch>,
 }
 
 fn default_languages() -> Vec<Language> {
@@ -67,6 +82,10 @@ pub struct TenantChanges {
     pub time_zone: Option<String>,
     pub languages: Option<Vec<Language>>,
     pub whatsapp: Option<WhatsAppChanges>,
+    /// Replaces the booking settings as a whole.
+    pub booking: Option<BookingInput>,
+    /// Each given field replaces that field.
+    pub assistant: Option<AssistantPatch>,
 }
 
 #[derive(Clone, Default, Deserialize)]
@@ -87,6 +106,9 @@ pub struct TenantView {
     pub time_zone: String,
     pub languages: Vec<Language>,
     pub whatsapp: WhatsAppView,
+    /// `null` until set.
+    pub booking: Option<BookingSettings>,
+    pub assistant: AssistantSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -178,8 +200,15 @@ impl<ES: EventStore<Tenant>> TenantService<ES> {
                 business_account_id: new.whatsapp.business_account_id,
             },
         };
-        self.execute(id, TenantCommand::Create(profile), caller)
-            .await?;
+        let booking = new
+            .booking
+            .map(|booking| booking.into_settings(&profile.time_zone));
+        let command = TenantCommand::Create {
+            profile,
+            booking,
+            assistant: new.assistant,
+        };
+        self.execute(id, command, caller).await?;
         self.get(id).await
     }
 
@@ -198,7 +227,19 @@ impl<ES: EventStore<Tenant>> TenantService<ES> {
                 .as_deref()
                 .map(|s| self.sealer.seal(s, &format!("tenant:{id}:{what}")))
         };
+        let booking = match changes.booking {
+            Some(booking) => {
+                let zone = match &changes.time_zone {
+                    Some(zone) => zone.clone(),
+                    None => self.load(id).await?.time_zone,
+                };
+                Some(booking.into_settings(&zone))
+            }
+            None => None,
+        };
         let patch = TenantPatch {
+            booking,
+            assistant: changes.assistant,
             name: changes.name,
             time_zone: changes.time_zone,
             languages: changes.languages,
@@ -214,13 +255,11 @@ impl<ES: EventStore<Tenant>> TenantService<ES> {
     }
 
     pub async fn get(&self, id: TenantId) -> Result<TenantView, TenantServiceError> {
-        let mut context = self.store.load_aggregate(&id.to_string()).await?;
-        let profile = context
-            .aggregate()
-            .profile
-            .clone()
-            .ok_or(TenantError::NotFound)?;
+        let state = self.state(id).await?;
+        let profile = state.profile.ok_or(TenantError::NotFound)?;
         Ok(TenantView {
+            booking: state.booking,
+            assistant: state.assistant,
             id,
             name: profile.name,
             time_zone: profile.time_zone,
@@ -233,6 +272,15 @@ impl<ES: EventStore<Tenant>> TenantService<ES> {
                 business_account_id: profile.whatsapp.business_account_id,
             },
         })
+    }
+
+    async fn state(&self, id: TenantId) -> Result<Tenant, TenantServiceError> {
+        let mut context = self.store.load_aggregate(&id.to_string()).await?;
+        Ok(context.aggregate().clone())
+    }
+
+    async fn load(&self, id: TenantId) -> Result<TenantProfile, TenantServiceError> {
+        Ok(self.state(id).await?.profile.ok_or(TenantError::NotFound)?)
     }
 
     async fn execute(

@@ -275,35 +275,10 @@ impl InboxWorker {
     /// Whether the directory has applied every tenant event stored so far (other events do not
     /// matter, so constant conversation traffic cannot keep an unknown number waiting).
     async fn directory_is_current(&self) -> Result<bool, IngressError> {
-        let checkpoint = self.directory_projector.checkpoint().await.map_err(|e| {
-            IngressError::Store(lyo_application::event_log::StoreError::Unexpected(
-                Box::new(e),
-            ))
-        })?;
-        const PG: &str = "SELECT transaction_id::text::bigint, position FROM events
-                           WHERE aggregate_type = $1 ORDER BY transaction_id DESC, position DESC LIMIT 1";
-        const SQLITE: &str = "SELECT 0, position FROM events WHERE aggregate_type = $1 ORDER BY position DESC LIMIT 1";
-        let tenant_type = <lyo_domain::tenant::Tenant as cqrs_es::Aggregate>::TYPE;
-        let latest: Option<(i64, i64)> = match &self.db {
-            Db::Postgres(pool) => {
-                sqlx::query_as(PG)
-                    .bind(tenant_type)
-                    .fetch_optional(pool)
-                    .await?
-            }
-            Db::Sqlite(pool) => {
-                sqlx::query_as(SQLITE)
-                    .bind(tenant_type)
-                    .fetch_optional(pool)
-                    .await?
-            }
-        };
-        Ok(latest.is_none_or(|(transaction_id, position)| {
-            lyo_application::event_log::Position {
-                transaction_id,
-                position,
-            } <= checkpoint
-        }))
+        Ok(
+            crate::projection::tenant_events_applied(&self.db, self.directory_projector.as_ref())
+                .await?,
+        )
     }
 
     async fn receive(

@@ -48,6 +48,8 @@ async fn setup(backend: Backend, db: &TestDb, extra: &[(&str, &str)]) -> Setup {
                     access_token: None,
                     app_secret: None,
                 },
+                booking: None,
+                assistant: None,
             },
             &caller,
         )
@@ -188,6 +190,8 @@ async fn a_message_for_a_tenant_not_yet_projected_waits_instead_of_being_dropped
             access_token: None,
             app_secret: None,
         },
+        booking: None,
+        assistant: None,
     };
     s.platform.tenants.create(new, &caller).await.unwrap();
     let body = envelope(

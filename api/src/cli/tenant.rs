@@ -1,13 +1,16 @@
-//! `lyo tenant add ...`: create a tenant from the command line; prints it as JSON.
+//! `lyo tenant add ...`: create a tenant from the command line, optionally with its booking and
+//! assistant settings from JSON files (the objects `POST /api/v1/tenants` takes); prints it as
+//! JSON.
 
 use crate::platform::{Migrate, Platform};
-use anyhow::bail;
+use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use lyo_application::metadata::{Actor, ActorKind};
 use lyo_application::tenants::{Caller, NewTenant, NewWhatsApp};
 use lyo_domain::understanding::Language;
 use lyo_infrastructure::config::Settings;
 use std::io::Write;
+use std::path::PathBuf;
 
 #[derive(Debug, Subcommand)]
 pub enum TenantCommand {
@@ -38,6 +41,23 @@ pub struct AddArgs {
     /// Languages, the first being the default; repeatable (it, en, es).
     #[arg(long = "language")]
     languages: Vec<Language>,
+    /// Booking settings as JSON (hours, exceptions, granularity, lead, capacity; see docs/api.md).
+    #[arg(long)]
+    booking_file: Option<PathBuf>,
+    /// Assistant settings as JSON (auto_confirm, address, reminder_minutes_before, templates).
+    #[arg(long)]
+    assistant_file: Option<PathBuf>,
+}
+
+/// Reads and parses one settings file, naming it in every error.
+fn read_json<T: serde::de::DeserializeOwned>(path: &Option<PathBuf>) -> anyhow::Result<Option<T>> {
+    path.as_ref()
+        .map(|path| {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+        })
+        .transpose()
 }
 
 impl std::fmt::Debug for AddArgs {
@@ -59,6 +79,8 @@ pub async fn run(settings: Settings, command: TenantCommand) -> anyhow::Result<(
 
 async fn add(platform: &Platform, args: AddArgs) -> anyhow::Result<()> {
     let new = NewTenant {
+        booking: read_json(&args.booking_file)?,
+        assistant: read_json(&args.assistant_file)?,
         name: args.name,
         time_zone: args.timezone,
         languages: if args.languages.is_empty() {

@@ -1,10 +1,23 @@
-//! The `Tenant` aggregate: a restaurant or salon, its profile and its WhatsApp account. Every
-//! change is an event, so its history is auditable. Aggregate id: the tenant's UUID.
+//! The `Tenant` aggregate: a restaurant or salon, its profile, its WhatsApp account, its booking
+//! settings and how its assistant behaves. Every change is an event, so its history is
+//! auditable. Aggregate id: the tenant's UUID.
+//!
+//! Invariants: booking settings, once set, are valid (`BookingSettings::validate`) and carry the
+//! profile's time zone (see `booking.rs`); assistant settings are valid and normalised; a command
+//! that changes nothing records nothing.
 
+mod assistant;
+mod booking;
 mod model;
 
+pub use assistant::{
+    purpose_key, AssistantError, AssistantPatch, AssistantSettings, TemplateRef, Templates,
+    MAX_REMINDERS, MAX_REMINDER_MINUTES,
+};
+pub use booking::settings_field;
 pub use model::{SealedSecret, TenantError, TenantPatch, TenantProfile, WhatsAppAccount};
 
+use crate::availability::BookingSettings;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use model::{
@@ -13,14 +26,25 @@ use model::{
 };
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tenant {
     pub profile: Option<TenantProfile>,
+    /// `None` until first set; the assistant cannot offer slots without them.
+    #[serde(default)]
+    pub booking: Option<BookingSettings>,
+    /// The defaults until first changed.
+    #[serde(default)]
+    pub assistant: AssistantSettings,
 }
 
 #[derive(Debug, Clone)]
 pub enum TenantCommand {
-    Create(TenantProfile),
+    /// Booking settings must carry the profile's zone; assistant settings apply to the defaults.
+    Create {
+        profile: TenantProfile,
+        booking: Option<BookingSettings>,
+        assistant: Option<AssistantPatch>,
+    },
     Update(TenantPatch),
 }
 
@@ -42,6 +66,10 @@ pub enum TenantEvent {
         access_token: Option<SealedSecret>,
         app_secret: Option<SealedSecret>,
     },
+    /// v1: the whole booking settings as they now are; `time_zone` is the profile's.
+    TenantBookingSettingsChanged { booking: BookingSettings },
+    /// v1: the whole assistant settings as they now are.
+    TenantAssistantSettingsChanged { assistant: AssistantSettings },
 }
 
 impl DomainEvent for TenantEvent {
@@ -50,6 +78,8 @@ impl DomainEvent for TenantEvent {
             TenantEvent::TenantCreated { .. } => "TenantCreated",
             TenantEvent::TenantProfileChanged { .. } => "TenantProfileChanged",
             TenantEvent::TenantWhatsAppChanged { .. } => "TenantWhatsAppChanged",
+            TenantEvent::TenantBookingSettingsChanged { .. } => "TenantBookingSettingsChanged",
+            TenantEvent::TenantAssistantSettingsChanged { .. } => "TenantAssistantSettingsChanged",
         }
         .to_string()
     }
@@ -73,12 +103,33 @@ fn changed_opt<T: PartialEq + Clone>(new: &Option<T>, current: &Option<T>) -> Op
 impl Tenant {
     fn decide(&self, command: TenantCommand) -> Result<Vec<TenantEvent>, TenantError> {
         match command {
-            TenantCommand::Create(profile) => {
+            TenantCommand::Create {
+                profile,
+                booking,
+                assistant,
+            } => {
                 if self.profile.is_some() {
                     return Err(TenantError::AlreadyExists);
                 }
                 profile.validate()?;
-                Ok(vec![TenantEvent::TenantCreated { profile }])
+                if let Some(booking) = &booking {
+                    booking::check(booking, &profile.time_zone)?;
+                }
+                // Given settings are recorded even when they equal the defaults, so a later
+                // change of the defaults does not change this tenant.
+                let assistant = assistant
+                    .map(|patch| AssistantSettings::default().patched(&patch))
+                    .transpose()
+                    .map_err(TenantError::InvalidAssistant)?;
+                let mut events = vec![TenantEvent::TenantCreated { profile }];
+                events.extend(
+                    booking.map(|booking| TenantEvent::TenantBookingSettingsChanged { booking }),
+                );
+                events
+                    .extend(assistant.map(|assistant| {
+                        TenantEvent::TenantAssistantSettingsChanged { assistant }
+                    }));
+                Ok(events)
             }
             TenantCommand::Update(patch) => {
                 let current = self.profile.as_ref().ok_or(TenantError::NotFound)?;
@@ -145,9 +196,54 @@ impl Tenant {
                 {
                     events.push(whatsapp);
                 }
+                let zone = patch.time_zone.as_ref().unwrap_or(&current.time_zone);
+                events.extend(self.booking_change(patch.booking, zone)?);
+                if let Some(assistant) = &patch.assistant {
+                    let next = self
+                        .assistant
+                        .patched(assistant)
+                        .map_err(TenantError::InvalidAssistant)?;
+                    if next != self.assistant {
+                        events
+                            .push(TenantEvent::TenantAssistantSettingsChanged { assistant: next });
+                    }
+                }
                 Ok(events)
             }
         }
+    }
+}
+
+impl Tenant {
+    /// The booking settings an update leaves, as an event when they differ: the given ones,
+    /// else the current ones moved to a changed zone.
+    fn booking_change(
+        &self,
+        given: Option<BookingSettings>,
+        zone: &str,
+    ) -> Result<Option<TenantEvent>, TenantError> {
+        let next = match given {
+            Some(booking) => {
+                booking::check(&booking, zone)?;
+                Some(booking)
+            }
+            None => self.booking.clone().map(|mut booking| {
+                booking.time_zone = zone.to_string();
+                booking
+            }),
+        };
+        Ok(next
+            .filter(|next| Some(next) != self.booking.as_ref())
+            .map(|booking| TenantEvent::TenantBookingSettingsChanged { booking }))
+    }
+
+    /// This state with the sealed credentials removed, for read models.
+    pub fn without_secrets(mut self) -> Self {
+        if let Some(profile) = &mut self.profile {
+            profile.whatsapp.access_token = None;
+            profile.whatsapp.app_secret = None;
+        }
+        self
     }
 }
 
@@ -203,6 +299,8 @@ impl Aggregate for Tenant {
                     wa.app_secret = app_secret.or(wa.app_secret.take());
                 }
             }
+            TenantEvent::TenantBookingSettingsChanged { booking } => self.booking = Some(booking),
+            TenantEvent::TenantAssistantSettingsChanged { assistant } => self.assistant = assistant,
         }
     }
 }

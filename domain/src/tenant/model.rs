@@ -4,6 +4,9 @@
 //! ([`SealedSecret`]): the caller encrypts them under `LYO_MASTER_KEY` before building a
 //! command, so the domain, the events and the read models never hold them in plaintext.
 
+use super::assistant::{AssistantError, AssistantPatch};
+use super::booking::settings_field;
+use crate::availability::{BookingSettings, SettingsError};
 use crate::understanding::Language;
 use serde::{Deserialize, Serialize};
 
@@ -41,7 +44,8 @@ pub struct TenantProfile {
     pub whatsapp: WhatsAppAccount,
 }
 
-/// A change to a tenant: `None` leaves a field as it is.
+/// A change to a tenant: `None` leaves a field as it is. Booking settings are replaced as a
+/// whole; assistant settings field by field.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantPatch {
     pub name: Option<String>,
@@ -52,6 +56,9 @@ pub struct TenantPatch {
     pub business_account_id: Option<String>,
     pub access_token: Option<SealedSecret>,
     pub app_secret: Option<SealedSecret>,
+    /// Its `time_zone` must be the tenant's zone after this change.
+    pub booking: Option<BookingSettings>,
+    pub assistant: Option<AssistantPatch>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -70,6 +77,15 @@ pub enum TenantError {
     InvalidPhoneNumberId,
     #[error("`{0}` must be 1 to 64 characters")]
     InvalidField(&'static str),
+    #[error("booking.{}: {}", settings_field(.0), .0)]
+    InvalidBooking(SettingsError),
+    #[error(
+        "booking.time_zone: {booking:?} is not the tenant's time zone {tenant:?} \
+         (leave it out: the tenant's time_zone applies)"
+    )]
+    BookingTimeZoneMismatch { booking: String, tenant: String },
+    #[error("assistant.{0}")]
+    InvalidAssistant(AssistantError),
 }
 
 pub(crate) fn validate_name(name: &str) -> Result<(), TenantError> {

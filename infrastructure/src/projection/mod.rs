@@ -5,6 +5,7 @@ mod event_counts;
 mod leases;
 mod sql_projector;
 mod tenant_directory;
+mod tenant_settings;
 
 pub use checkpoint_only::CheckpointOnly;
 pub use event_counts::EventCounts;
@@ -13,19 +14,66 @@ pub use sql_projector::{ReadModel, SqlProjector};
 pub use tenant_directory::{
     DirectoryCache, SqlTenantDirectory, TenantDirectoryModel, NAME as TENANT_DIRECTORY,
 };
+pub use tenant_settings::{
+    SqlTenantConfigs, TenantConfigCache, TenantSettingsModel, NAME as TENANT_SETTINGS,
+};
 
 use crate::db::Db;
+use lyo_application::event_log::{Position, StoreError};
 use lyo_application::projection::Projector;
 use std::sync::Arc;
 
-/// Every projector Lyo runs, by name. `directory` is the cache the tenant directory
-/// projector invalidates.
-pub fn all_projectors(db: &Db, directory: Arc<DirectoryCache>) -> Vec<Arc<dyn Projector>> {
+/// Every projector Lyo runs, by name. `directory` and `configs` are the caches the tenant
+/// directory and tenant settings projectors invalidate.
+pub fn all_projectors(
+    db: &Db,
+    directory: Arc<DirectoryCache>,
+    configs: Arc<TenantConfigCache>,
+) -> Vec<Arc<dyn Projector>> {
     vec![
         Arc::new(SqlProjector::new(db.clone(), EventCounts)),
         Arc::new(SqlProjector::new(
             db.clone(),
             TenantDirectoryModel { cache: directory },
         )),
+        Arc::new(SqlProjector::new(
+            db.clone(),
+            TenantSettingsModel { cache: configs },
+        )),
     ]
+}
+
+/// Whether `projector` has applied every `Tenant` event stored so far. Other events do not
+/// matter, so constant conversation traffic cannot keep a tenant-only read model "behind".
+pub async fn tenant_events_applied(db: &Db, projector: &dyn Projector) -> Result<bool, StoreError> {
+    let checkpoint = projector
+        .checkpoint()
+        .await
+        .map_err(|e| StoreError::Unexpected(Box::new(e)))?;
+    const PG: &str = "SELECT transaction_id::text::bigint, position FROM events
+                       WHERE aggregate_type = $1 ORDER BY transaction_id DESC, position DESC LIMIT 1";
+    const SQLITE: &str =
+        "SELECT 0, position FROM events WHERE aggregate_type = $1 ORDER BY position DESC LIMIT 1";
+    let tenant_type = <lyo_domain::tenant::Tenant as cqrs_es::Aggregate>::TYPE;
+    let latest: Option<(i64, i64)> = match db {
+        Db::Postgres(pool) => {
+            sqlx::query_as(PG)
+                .bind(tenant_type)
+                .fetch_optional(pool)
+                .await
+        }
+        Db::Sqlite(pool) => {
+            sqlx::query_as(SQLITE)
+                .bind(tenant_type)
+                .fetch_optional(pool)
+                .await
+        }
+    }
+    .map_err(crate::event_store::store_error)?;
+    Ok(latest.is_none_or(|(transaction_id, position)| {
+        Position {
+            transaction_id,
+            position,
+        } <= checkpoint
+    }))
 }

@@ -114,6 +114,9 @@ impl ReadModel for TenantDirectoryModel {
                         .await?;
                     }
                 }
+                // Settings do not route webhooks; the directory cache stays.
+                TenantEvent::TenantBookingSettingsChanged { .. }
+                | TenantEvent::TenantAssistantSettingsChanged { .. } => continue,
             }
             self.cache.clear();
         }
