@@ -2,9 +2,12 @@
 
 use anyhow::Context;
 use cqrs_es::persist::PersistedEventStore;
+use lyo_application::booking::BookingProcess;
 use lyo_application::event_log::EventLog;
+use lyo_application::projection::reactor::Reactor;
 use lyo_application::projection::runner::{ProjectionRunner, RunnerConfig};
 use lyo_application::projection::{LeaseStore, Projector};
+use lyo_application::tenants::TenantConfigs;
 use lyo_application::tenants::TenantService;
 use lyo_domain::tenant::Tenant;
 use lyo_infrastructure::config::{provision, Provisioned, Settings};
@@ -12,8 +15,8 @@ use lyo_infrastructure::db::Db;
 use lyo_infrastructure::event_store::{AppendSignal, EventRepository, SqlEventLog};
 use lyo_infrastructure::pii::PiiVault;
 use lyo_infrastructure::projection::{
-    all_projectors, DirectoryCache, SqlLeaseStore, SqlTenantConfigs, SqlTenantDirectory,
-    TenantConfigCache,
+    all_projectors, CheckpointOnly, DirectoryCache, SqlLeaseStore, SqlProjector, SqlTenantConfigs,
+    SqlTenantDirectory, TenantConfigCache,
 };
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -31,7 +34,7 @@ pub struct Platform {
     pub tenants: Arc<Tenants>,
     pub directory: SqlTenantDirectory,
     /// Tenants' configurations for the assistant (the `tenant_settings` read model, cached).
-    pub tenant_configs: Arc<dyn lyo_application::tenants::TenantConfigs>,
+    pub tenant_configs: Arc<dyn TenantConfigs>,
     pub master_key: lyo_infrastructure::pii::MasterKey,
     /// Notified when the webhook inbox stored deliveries.
     pub inbox_stored: Arc<tokio::sync::Notify>,
@@ -84,8 +87,15 @@ impl Platform {
         );
         let cache = Arc::new(DirectoryCache::default());
         let configs = Arc::new(TenantConfigCache::default());
-        let projectors = all_projectors(&db, cache.clone(), configs.clone());
-        let tenant_configs = Arc::new(SqlTenantConfigs::new(db.clone(), configs));
+        let mut projectors = all_projectors(&db, cache.clone(), configs.clone());
+        let tenant_configs: Arc<dyn TenantConfigs> =
+            Arc::new(SqlTenantConfigs::new(db.clone(), configs));
+        projectors.push(booking_process(
+            &db,
+            &repository,
+            tenant_configs.clone(),
+            PiiVault::new(db.clone(), master_key.clone()),
+        ));
         let directory = SqlTenantDirectory::new(db.clone(), cache);
         let tenants = Arc::new(TenantService::new(
             PersistedEventStore::new_event_store(repository.clone()),
@@ -167,6 +177,39 @@ impl Platform {
         self.db.close().await;
     }
 }
+
+/// The booking process manager (application/src/booking.rs) as a projector named
+/// `booking_process`, with a checkpoint of its own.
+fn booking_process(
+    db: &Db,
+    repository: &EventRepository,
+    configs: Arc<dyn TenantConfigs>,
+    vault: PiiVault,
+) -> Arc<dyn Projector> {
+    let process = BookingProcess::new(
+        store(repository),
+        (store(repository), store(repository)),
+        (store(repository), store(repository)),
+        configs,
+        Arc::new(vault),
+    );
+    Arc::new(Reactor::new(
+        Arc::new(process),
+        Arc::new(SqlProjector::new(
+            db.clone(),
+            CheckpointOnly(BOOKING_PROCESS),
+        )),
+    ))
+}
+
+fn store<A: cqrs_es::Aggregate>(
+    repository: &EventRepository,
+) -> PersistedEventStore<EventRepository, A> {
+    PersistedEventStore::new_event_store(repository.clone())
+}
+
+/// The name of the booking process manager's checkpoint and lease.
+pub const BOOKING_PROCESS: &str = "booking_process";
 
 fn process_owner() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")

@@ -4,6 +4,7 @@
 //! provide (ports: the global event log, projector storage, leases) and the logic that runs on
 //! top of them (the projection runtime, projector definitions, event metadata).
 
+pub mod booking;
 pub mod event_log;
 pub mod metadata;
 pub mod outbound;

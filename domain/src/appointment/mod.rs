@@ -118,7 +118,7 @@ impl DomainEvent for AppointmentEvent {
     }
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Appointment {
     booked: Option<Booked>,
 }

@@ -111,7 +111,7 @@ pub enum Answer {
     Released,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Schedule {
     answers: BTreeMap<AppointmentId, Answer>,
 }

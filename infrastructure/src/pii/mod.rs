@@ -13,3 +13,20 @@ mod vault;
 
 pub use crypto::{MasterKey, MasterKeyError};
 pub use vault::{PiiError, PiiVault};
+
+/// The process managers read sealed payloads from the global log and open them here.
+#[async_trait::async_trait]
+impl lyo_application::booking::PayloadOpener for PiiVault {
+    async fn open(
+        &self,
+        payloads: &mut [serde_json::Value],
+    ) -> Result<(), lyo_application::event_log::StoreError> {
+        use lyo_application::event_log::StoreError;
+        self.open_payloads(payloads)
+            .await
+            .map_err(|error| match error {
+                PiiError::Database(e) => crate::event_store::store_error(e),
+                other => StoreError::Unexpected(Box::new(other)),
+            })
+    }
+}
