@@ -107,30 +107,7 @@ impl Tenant {
                 profile,
                 booking,
                 assistant,
-            } => {
-                if self.profile.is_some() {
-                    return Err(TenantError::AlreadyExists);
-                }
-                profile.validate()?;
-                if let Some(booking) = &booking {
-                    booking::check(booking, &profile.time_zone)?;
-                }
-                // Given settings are recorded even when they equal the defaults, so a later
-                // change of the defaults does not change this tenant.
-                let assistant = assistant
-                    .map(|patch| AssistantSettings::default().patched(&patch))
-                    .transpose()
-                    .map_err(TenantError::InvalidAssistant)?;
-                let mut events = vec![TenantEvent::TenantCreated { profile }];
-                events.extend(
-                    booking.map(|booking| TenantEvent::TenantBookingSettingsChanged { booking }),
-                );
-                events
-                    .extend(assistant.map(|assistant| {
-                        TenantEvent::TenantAssistantSettingsChanged { assistant }
-                    }));
-                Ok(events)
-            }
+            } => self.create(profile, booking, assistant),
             TenantCommand::Update(patch) => {
                 let current = self.profile.as_ref().ok_or(TenantError::NotFound)?;
                 patch.name.as_deref().map(validate_name).transpose()?;
@@ -198,16 +175,7 @@ impl Tenant {
                 }
                 let zone = patch.time_zone.as_ref().unwrap_or(&current.time_zone);
                 events.extend(self.booking_change(patch.booking, zone)?);
-                if let Some(assistant) = &patch.assistant {
-                    let next = self
-                        .assistant
-                        .patched(assistant)
-                        .map_err(TenantError::InvalidAssistant)?;
-                    if next != self.assistant {
-                        events
-                            .push(TenantEvent::TenantAssistantSettingsChanged { assistant: next });
-                    }
-                }
+                events.extend(self.assistant_change(patch.assistant.as_ref())?);
                 Ok(events)
             }
         }
@@ -215,6 +183,49 @@ impl Tenant {
 }
 
 impl Tenant {
+    fn create(
+        &self,
+        profile: TenantProfile,
+        booking: Option<BookingSettings>,
+        assistant: Option<AssistantPatch>,
+    ) -> Result<Vec<TenantEvent>, TenantError> {
+        if self.profile.is_some() {
+            return Err(TenantError::AlreadyExists);
+        }
+        profile.validate()?;
+        if let Some(booking) = &booking {
+            booking::check(booking, &profile.time_zone)?;
+        }
+        // Given settings are recorded even when they equal the defaults, so a later change of
+        // the defaults does not change this tenant.
+        let assistant = assistant
+            .map(|patch| AssistantSettings::default().patched(&patch))
+            .transpose()
+            .map_err(TenantError::InvalidAssistant)?;
+        let mut events = vec![TenantEvent::TenantCreated { profile }];
+        events.extend(booking.map(|booking| TenantEvent::TenantBookingSettingsChanged { booking }));
+        events.extend(
+            assistant.map(|assistant| TenantEvent::TenantAssistantSettingsChanged { assistant }),
+        );
+        Ok(events)
+    }
+
+    /// The assistant settings an update leaves, as an event when they differ.
+    fn assistant_change(
+        &self,
+        patch: Option<&AssistantPatch>,
+    ) -> Result<Option<TenantEvent>, TenantError> {
+        let Some(patch) = patch else {
+            return Ok(None);
+        };
+        let next = self
+            .assistant
+            .patched(patch)
+            .map_err(TenantError::InvalidAssistant)?;
+        Ok((next != self.assistant)
+            .then_some(TenantEvent::TenantAssistantSettingsChanged { assistant: next }))
+    }
+
     /// The booking settings an update leaves, as an event when they differ: the given ones,
     /// else the current ones moved to a changed zone.
     fn booking_change(

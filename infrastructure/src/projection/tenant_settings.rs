@@ -220,3 +220,59 @@ impl TenantConfigs for SqlTenantConfigs {
         tenant_events_applied(&self.db, self.projector.as_ref()).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use lyo_domain::tenant::{TenantProfile, WhatsAppAccount};
+
+    fn config(tenant: TenantId, position: i64) -> Arc<TenantConfig> {
+        let state = Tenant {
+            profile: Some(TenantProfile {
+                name: "Gino".into(),
+                time_zone: "Europe/Rome".into(),
+                languages: vec![lyo_domain::understanding::Language::It],
+                whatsapp: WhatsAppAccount {
+                    phone_number_ids: vec!["1".into()],
+                    display_phone_number: None,
+                    business_account_id: None,
+                    access_token: None,
+                    app_secret: None,
+                },
+            }),
+            ..Tenant::default()
+        };
+        let at = Position {
+            transaction_id: 0,
+            position,
+        };
+        Arc::new(TenantConfig::from_state(tenant, &state, at).unwrap())
+    }
+
+    #[test]
+    fn a_read_older_than_the_projectors_last_write_is_not_cached() {
+        let cache = TenantConfigCache::default();
+        let tenant = TenantId::new();
+        cache.put(tenant, Some(config(tenant, 1)));
+        assert_eq!(cache.get(tenant).unwrap().unwrap().position.position, 1);
+
+        // The projector wrote position 2; a read that raced its commit still sees 1.
+        cache.changed(
+            tenant,
+            Position {
+                transaction_id: 0,
+                position: 2,
+            },
+        );
+        assert!(cache.get(tenant).is_none(), "invalidated");
+        cache.put(tenant, Some(config(tenant, 1)));
+        assert!(cache.get(tenant).is_none(), "the stale row is not kept");
+        cache.put(tenant, None);
+        assert!(cache.get(tenant).is_none(), "nor a miss");
+
+        cache.put(tenant, Some(config(tenant, 2)));
+        assert_eq!(cache.get(tenant).unwrap().unwrap().position.position, 2);
+    }
+}
