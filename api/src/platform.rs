@@ -169,6 +169,7 @@ impl Platform {
                 claim_for: std::time::Duration::from_secs(60),
             },
             self.inbox_stored.clone(),
+            self.tenant_configs.clone(),
         )
     }
 

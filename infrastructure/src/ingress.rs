@@ -21,8 +21,10 @@ use crate::whatsapp::{
 };
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{AggregateError, CqrsFramework};
+use lyo_application::booking::dialogue_context;
 use lyo_application::metadata::{Actor, ActorKind, EventMetadata};
 use lyo_application::projection::Projector;
+use lyo_application::tenants::TenantConfigs;
 use lyo_application::tenants::TenantDirectory;
 use lyo_domain::conversation::{
     Answering, Conversation, ConversationCommand, ConversationError, Customer, InboundMessage,
@@ -71,6 +73,8 @@ pub struct InboxWorker {
     config: IngressConfig,
     limits: Mutex<RateLimits>,
     signal: Arc<Notify>,
+    /// Tenants' assistant settings: a message that may be answered is decided with them.
+    configs: Arc<dyn TenantConfigs>,
 }
 
 fn now_ms() -> i64 {
@@ -89,8 +93,10 @@ impl InboxWorker {
         directory_projector: Arc<dyn Projector>,
         config: IngressConfig,
         signal: Arc<Notify>,
+        configs: Arc<dyn TenantConfigs>,
     ) -> Self {
         Self {
+            configs,
             directory_projector,
             subjects: SqlSubjectDirectory::new(db.clone(), master.clone()),
             conversations: CqrsFramework::new(
@@ -319,9 +325,17 @@ impl InboxWorker {
             reply_to: message.context.as_ref().and_then(|c| c.id.clone()),
             answering,
         };
+        let context = match answering {
+            Answering::Answer => self
+                .configs
+                .get(tenant)
+                .await?
+                .map(|config| Box::new(dialogue_context(&config))),
+            Answering::TooOld | Answering::RateLimited => None,
+        };
         let command = ConversationCommand::ReceiveMessage {
             message: Box::new(inbound),
-            context: None,
+            context,
         };
         self.execute(tenant, subject, &message.id, command).await
     }

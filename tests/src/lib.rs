@@ -4,6 +4,7 @@
 //! Postgres tests need `LYO_TEST_DATABASE_URL` (a server where they may create databases);
 //! `scripts/test` starts a throwaway cluster and sets it. Without it they fail, never skip.
 
+pub mod chat;
 pub mod ledger;
 pub mod process;
 
