@@ -135,6 +135,22 @@ impl Shop {
     }
 }
 
+/// Posts one delivery, signed with [`APP_SECRET`], to the server at `base`; panics unless
+/// Meta would get its 200.
+pub async fn post_to(base: &str, delivery: &SimulatedDelivery) {
+    let response = reqwest::Client::new()
+        .post(format!("{base}/webhooks/whatsapp"))
+        .header(
+            "x-hub-signature-256",
+            sign(APP_SECRET.as_bytes(), &delivery.body),
+        )
+        .body(delivery.body.clone())
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(response.status(), 200, "the webhook acknowledges");
+}
+
 /// One customer of a [`Shop`].
 pub struct Guest<'a> {
     shop: &'a Shop,
@@ -166,6 +182,12 @@ impl Guest<'_> {
     pub async fn send_tap(&mut self, id: &str) {
         let delivery = self.customer.button_reply(id, "", now());
         self.shop.post(&delivery).await;
+    }
+
+    /// Posts a tap to another server on the same database (a `lyo serve` process).
+    pub async fn send_tap_to(&mut self, base: &str, id: &str) {
+        let delivery = self.customer.button_reply(id, "", now());
+        post_to(base, &delivery).await;
     }
 
     async fn exchange(&mut self, delivery: SimulatedDelivery) -> Vec<Reply> {

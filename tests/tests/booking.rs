@@ -5,8 +5,10 @@
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 
 use lyo_tests::chat::{choices, text, titles, Shop};
-use lyo_tests::{on_both_backends, Backend, TestDb};
+use lyo_tests::process::Server;
+use lyo_tests::{eventually, on_both_backends, Backend, TestDb};
 use serde_json::{json, Value};
+use std::time::Duration;
 
 /// Open every day for lunch and dinner; one table for 4 and one for 2 (so "the last table" is
 /// easy to reach), parties up to 6, auto-confirm.
@@ -358,4 +360,104 @@ async fn fifty_customers_racing_for_the_last_table_on_postgres() {
         }
     }
     assert_eq!(offered, 49, "every other customer gets alternatives");
+}
+
+/// SIGKILL `lyo serve` while it works through a burst of confirmations; after a restart every
+/// confirmed request has exactly one appointment and exactly one outcome reply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_crash_during_a_burst_of_confirmations_loses_and_repeats_nothing() {
+    const GUESTS: usize = 30;
+    let db = TestDb::migrated(Backend::Postgres).await;
+    let mut body = trattoria("1010", &["it"]);
+    body["booking"]["capacity"] =
+        json!({"kind": "restaurant", "seating": 90, "largest_party": 6, "max_covers": 500});
+    let shop = Shop::open(&db, body).await;
+    let mut guests: Vec<_> = (0..GUESTS)
+        .map(|i| shop.guest(&format!("3933320{i:05}"), &format!("Cliente {i}")))
+        .collect();
+    let mut confirms = Vec::new();
+    for (i, guest) in guests.iter_mut().enumerate() {
+        let replies = guest
+            .say(&format!("Ciao, per 2 domani alle 20, a nome Cliente{i}"))
+            .await;
+        confirms.push(choice(&replies, "confirm"));
+    }
+
+    let dir = std::env::temp_dir().join(format!("lyo-crash-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = lyo_tests::master_key();
+    let env = [
+        ("DATABASE_URL", db.url.as_str()),
+        ("LYO_MASTER_KEY", key.as_str()),
+        ("WHATSAPP_APP_SECRET", lyo_tests::chat::APP_SECRET),
+        ("LYO_PROJECTOR_BATCH_SIZE", "4"),
+        // The killed process never releases its leases: let the next one take them soon.
+        ("LYO_PROJECTOR_LEASE_TTL_MS", "300"),
+    ];
+    let server = Server::start(&dir, &env).await;
+    futures::future::join_all(
+        guests
+            .iter_mut()
+            .zip(&confirms)
+            .map(|(guest, id)| guest.send_tap_to(&server.base_url, id)),
+    )
+    .await;
+    eventually(
+        Duration::from_secs(60),
+        "the first bookings of the burst",
+        || async {
+            !shop
+                .events("Appointment", "AppointmentRequested")
+                .await
+                .is_empty()
+        },
+    )
+    .await;
+    server.kill();
+    let at_kill = shop
+        .events("Conversation", "BookingOutcomeRecorded")
+        .await
+        .len();
+
+    let server = Server::start(&dir, &env).await;
+    eventually(
+        Duration::from_secs(180),
+        "every confirmation answered after the restart",
+        || async {
+            shop.events("Conversation", "BookingOutcomeRecorded")
+                .await
+                .len()
+                >= GUESTS
+        },
+    )
+    .await;
+    drop(server);
+    assert!(
+        at_kill < GUESTS,
+        "the kill interrupted the burst ({at_kill} answered)"
+    );
+    assert_eq!(
+        shop.events("Appointment", "AppointmentRequested")
+            .await
+            .len(),
+        GUESTS,
+        "one appointment per confirmed request"
+    );
+    assert_eq!(shop.events("Schedule", "SlotReserved").await.len(), GUESTS);
+    assert_eq!(
+        shop.events("Conversation", "BookingOutcomeRecorded")
+            .await
+            .len(),
+        GUESTS
+    );
+    for guest in &guests {
+        let confirmed = guest
+            .replies()
+            .await
+            .into_iter()
+            .filter(|r| r.purpose == lyo_domain::reply::ReplyPurpose::BookingConfirmed)
+            .count();
+        assert_eq!(confirmed, 1, "exactly one confirmation reply per customer");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
 }
