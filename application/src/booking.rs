@@ -227,7 +227,7 @@ where
     ) -> Result<Answer, ProjectionError> {
         let schedule = ScheduleId::for_wish(cause.tenant, settings, wish);
         let command = ScheduleCommand::Reserve(Box::new(Reservation {
-            schedule: schedule.clone(),
+            schedule,
             appointment_id: hold,
             wish: wish.clone(),
             settings: settings.settings().clone(),
@@ -283,7 +283,7 @@ where
         let mut bookings = Vec::new();
         // The evening before may reach past midnight into the wished date.
         let first = wish.date.yesterday().unwrap_or(wish.date);
-        let days = i64::from(lyo_domain::availability::ALTERNATIVE_DAYS) + 1;
+        let days = lyo_domain::availability::ALTERNATIVE_DAYS + 1;
         for offset in 0..=days {
             let Ok(date) = first.checked_add(jiff::Span::new().days(offset)) else {
                 break;

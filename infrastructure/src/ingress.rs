@@ -85,6 +85,7 @@ fn now_ms() -> i64 {
 }
 
 impl InboxWorker {
+    #[allow(clippy::too_many_arguments)] // Replaced by a dependencies struct with the batched worker.
     pub fn new(
         db: Db,
         master: MasterKey,
