@@ -99,6 +99,8 @@ on_both_backends!(
     a_salon_service_with_a_named_stylist,
     hand_off_to_staff_then_silence,
     opt_out_then_silence_until_opt_in,
+    a_booking_in_one_message_in_each_language,
+    staff_confirm_and_cancel_reach_the_customer,
 );
 
 async fn a_booking_in_one_message_in_italian(backend: Backend) {
@@ -460,4 +462,123 @@ async fn a_crash_during_a_burst_of_confirmations_loses_and_repeats_nothing() {
         assert_eq!(confirmed, 1, "exactly one confirmation reply per customer");
     }
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+async fn a_booking_in_one_message_in_each_language(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let mut body = trattoria("1011", &["it", "en", "es"]);
+    body["booking"]["capacity"] =
+        json!({"kind": "restaurant", "seating": 90, "largest_party": 6, "max_covers": 40});
+    let shop = Shop::open(&db, body).await;
+    for (i, (message, confirmed)) in [
+        (
+            "Buongiorno, un tavolo per 2 domani alle 13 a nome Conti",
+            "confermata",
+        ),
+        (
+            "Hi, a table for 2 tomorrow at 1pm, name Clarke",
+            "confirmed",
+        ),
+        (
+            "Hola, mesa para 2 mañana a las 13, a nombre de Vega",
+            "confirmada",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut guest = shop.guest(&format!("3460000010{i}"), "Guest");
+        let replies = guest.say(message).await;
+        assert!(has(&replies, "13:00"), "{message}: {}", all_text(&replies));
+        let replies = guest.tap(&choice(&replies, "confirm")).await;
+        let answer = all_text(&replies).to_lowercase();
+        assert!(
+            answer.contains(confirmed) && answer.contains("13:00"),
+            "{message}: {answer}"
+        );
+    }
+    assert_eq!(
+        shop.events("Appointment", "AppointmentConfirmed")
+            .await
+            .len(),
+        3
+    );
+}
+
+/// A staff-confirm tenant: the customer hears "request received", then what staff decide.
+async fn staff_confirm_and_cancel_reach_the_customer(backend: Backend) {
+    use cqrs_es::persist::PersistedEventStore;
+    use cqrs_es::CqrsFramework;
+    use lyo_domain::appointment::{Appointment, AppointmentCommand, CancelledBy, ConfirmedBy};
+
+    let db = TestDb::migrated(backend).await;
+    let mut body = trattoria("1012", &["it"]);
+    body["assistant"]["auto_confirm"] = json!(false);
+    let shop = Shop::open(&db, body).await;
+    let mut rita = shop.guest("393330000012", "Rita");
+    let replies = rita
+        .say("Ciao, per 3 domani alle 20:30, a nome Galli")
+        .await;
+    let replies = rita.tap(&choice(&replies, "confirm")).await;
+    assert!(
+        has(&replies, "Richiesta ricevuta"),
+        "{}",
+        all_text(&replies)
+    );
+    assert!(shop
+        .events("Appointment", "AppointmentConfirmed")
+        .await
+        .is_empty());
+
+    let requested = lyo_tests::read_log(shop.platform.log.as_ref(), 0)
+        .await
+        .into_iter()
+        .find(|e| e.event_type == "AppointmentRequested")
+        .unwrap();
+    let staff = CqrsFramework::<Appointment, _>::new(
+        PersistedEventStore::new_event_store(shop.platform.repository.clone()),
+        vec![],
+        (),
+    );
+    let tenant = shop.tenant.parse().unwrap();
+    let metadata = lyo_tests::system_metadata(tenant).to_map();
+    staff
+        .execute_with_metadata(
+            &requested.aggregate_id,
+            AppointmentCommand::ConfirmAppointment {
+                by: ConfirmedBy::Staff,
+            },
+            metadata.clone(),
+        )
+        .await
+        .unwrap();
+    shop.step().await;
+    let replies = rita.new_replies().await;
+    assert!(has(&replies, "confermata"), "{}", all_text(&replies));
+
+    staff
+        .execute_with_metadata(
+            &requested.aggregate_id,
+            AppointmentCommand::CancelAppointment {
+                by: CancelledBy::Staff,
+                reason: None,
+            },
+            metadata,
+        )
+        .await
+        .unwrap();
+    shop.step().await;
+    let replies = rita.new_replies().await;
+    assert_eq!(replies.len(), 1, "the customer hears of the cancellation");
+    assert_eq!(
+        replies[0].purpose,
+        lyo_domain::reply::ReplyPurpose::BookingCancelled,
+        "{}",
+        all_text(&replies)
+    );
+    assert_eq!(
+        shop.events("Schedule", "SlotReleased").await.len(),
+        1,
+        "the table is free again"
+    );
 }
