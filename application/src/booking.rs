@@ -496,40 +496,67 @@ where
         let hold = AppointmentId::from_uuid(cause.derived("hold"));
         let target = ScheduleId::for_wish(cause.tenant, settings, &wish);
         let same_schedule = target == old_schedule;
-        let replacing = same_schedule.then_some(current);
-        let outcome = match self
-            .reserve(cause, settings, hold, &wish, replacing)
-            .await?
-        {
-            Answer::Held { slot, .. } => {
-                let command = AppointmentCommand::RescheduleAppointment {
-                    to: slot.clone(),
-                    held_as: hold,
-                };
-                if let Err(error) = execute(
-                    &self.appointments,
-                    &appointment_id.to_string(),
-                    command,
-                    cause.metadata(),
-                )
-                .await?
-                {
-                    // Cancelled meanwhile: give the new hold back.
-                    tracing::info!(error = %error, "a move lost to a change of the appointment");
-                    self.release(cause, &target, hold).await?;
-                }
-                if !same_schedule {
-                    self.release(cause, &old_schedule, current).await?;
-                }
-                RescheduleOutcome::Moved { slot }
+        let answer = self
+            .reserve(
+                cause,
+                settings,
+                hold,
+                &wish,
+                same_schedule.then_some(current),
+            )
+            .await?;
+        let outcome = if appointment.has_held(hold) {
+            // Recorded before (a replay, perhaps after later moves): only the answer to the
+            // conversation may be missing.
+            let slot = match &answer {
+                Answer::Held { slot, .. } => Some(slot.clone()),
+                _ => appointment.slot().cloned(),
+            };
+            RescheduleOutcome::Moved {
+                slot: slot.ok_or_else(|| failed(ProcessError::UnknownAppointment))?,
             }
-            Answer::Refused { reason } => RescheduleOutcome::Unavailable {
-                reason,
-                alternatives: self
-                    .alternatives(cause, settings, &wish, Some(current))
-                    .await?,
-            },
-            Answer::Released => return Ok(()),
+        } else {
+            match answer {
+                Answer::Held { slot, .. } => {
+                    // Release the old hold before recording the move: a crash in between replays
+                    // with the appointment still naming the old hold, so nothing leaks, and the
+                    // customer's new slot is held throughout. (On the same schedule the reserve
+                    // already released it in the same append.)
+                    if !same_schedule {
+                        self.release(cause, &old_schedule, current).await?;
+                    }
+                    let command = AppointmentCommand::RescheduleAppointment {
+                        to: slot.clone(),
+                        held_as: hold,
+                    };
+                    match execute(
+                        &self.appointments,
+                        &appointment_id.to_string(),
+                        command,
+                        cause.metadata(),
+                    )
+                    .await?
+                    {
+                        Ok(()) => RescheduleOutcome::Moved { slot },
+                        Err(error) => {
+                            // Cancelled meanwhile: give the new hold back.
+                            tracing::info!(error = %error, "a move lost to a change of the appointment");
+                            self.release(cause, &target, hold).await?;
+                            RescheduleOutcome::Unavailable {
+                                reason: Unavailable::Closed,
+                                alternatives: vec![],
+                            }
+                        }
+                    }
+                }
+                Answer::Refused { reason } => RescheduleOutcome::Unavailable {
+                    reason,
+                    alternatives: self
+                        .alternatives(cause, settings, &wish, Some(current))
+                        .await?,
+                },
+                Answer::Released => return Ok(()),
+            }
         };
         self.tell(
             cause,

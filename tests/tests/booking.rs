@@ -101,6 +101,7 @@ on_both_backends!(
     opt_out_then_silence_until_opt_in,
     a_booking_in_one_message_in_each_language,
     staff_confirm_and_cancel_reach_the_customer,
+    replaying_the_process_manager_from_the_start_issues_nothing,
 );
 
 async fn a_booking_in_one_message_in_italian(backend: Backend) {
@@ -581,4 +582,68 @@ async fn staff_confirm_and_cancel_reach_the_customer(backend: Backend) {
         1,
         "the table is free again"
     );
+}
+
+/// Books, moves to another day, moves back within that day, cancels, books again; then resets
+/// the process manager's checkpoint and replays every event: not one event is added.
+async fn replaying_the_process_manager_from_the_start_issues_nothing(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let shop = Shop::open(&db, trattoria("1013", &["en"])).await;
+    let mut eve = shop.guest("447700900013", "Eve");
+    let replies = eve
+        .say("Hi, a table for 2 tomorrow at 7pm, name Stone")
+        .await;
+    let _ = eve.tap(&choice(&replies, "confirm")).await;
+    for request in [
+        "Can I move my booking to the day after tomorrow at 8pm?",
+        "Can I move my booking to 9pm?",
+    ] {
+        let replies = eve.say(request).await;
+        let replies = if choices_with(&replies, "move").is_empty() {
+            eve.say("9pm").await
+        } else {
+            replies
+        };
+        let replies = eve.tap(&choice(&replies, "move")).await;
+        assert!(!replies.is_empty(), "{request}: the move is answered");
+    }
+    assert_eq!(
+        shop.events("Appointment", "AppointmentRescheduled")
+            .await
+            .len(),
+        2
+    );
+    let replies = eve.say("I want to cancel my booking").await;
+    let _ = eve.tap(&choice(&replies, "cancel")).await;
+    let held = |events: Vec<lyo_application::event_log::RecordedEvent>| {
+        let mut count = std::collections::HashMap::<String, i64>::new();
+        for e in events.iter().filter(|e| e.aggregate_type == "Schedule") {
+            let key = e
+                .payload
+                .as_object()
+                .unwrap()
+                .keys()
+                .next()
+                .unwrap()
+                .clone();
+            *count.entry(key).or_default() += 1;
+        }
+        count
+    };
+    let before = lyo_tests::read_log(shop.platform.log.as_ref(), 0).await;
+    let schedule = held(before.clone());
+    assert_eq!(
+        schedule.get("SlotReserved"),
+        schedule.get("SlotReleased"),
+        "every hold released after the moves and the cancellation: {schedule:?}"
+    );
+
+    let process = shop
+        .platform
+        .projector(lyo_api::platform::BOOKING_PROCESS)
+        .unwrap();
+    process.reset().await.unwrap();
+    shop.step().await;
+    let after = lyo_tests::read_log(shop.platform.log.as_ref(), 0).await;
+    assert_eq!(after.len(), before.len(), "a replay adds no event");
 }

@@ -165,6 +165,14 @@ impl Appointment {
         self.booked.as_ref().map(|b| b.held_as)
     }
 
+    /// Whether `hold` is (or was) an id this appointment's slot was held under: a move under
+    /// it has been recorded.
+    pub fn has_held(&self, hold: AppointmentId) -> bool {
+        self.booked
+            .as_ref()
+            .is_some_and(|b| b.holds.contains(&hold))
+    }
+
     /// The schedule holding the current slot.
     pub fn schedule(&self) -> Option<ScheduleId> {
         self.booked
