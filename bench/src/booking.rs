@@ -160,6 +160,10 @@ async fn main() -> anyhow::Result<()> {
         v[rank.clamp(1, v.len()) - 1]
     };
     let unanswered = sent.keys().filter(|id| !replied.contains_key(*id)).count();
+    let booked: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'AppointmentRequested'")
+            .fetch_one(&pool)
+            .await?;
     let mut out = String::new();
     out.push_str(&format!(
         "{} customers at {}/s for {} s; each sends a complete booking message, then \"sì\" {} ms later.\n\n",
@@ -182,6 +186,7 @@ async fn main() -> anyhow::Result<()> {
             v.last().copied().unwrap_or(f64::NAN)
         ));
     }
+    out.push_str(&format!("\n{booked} appointments were booked.\n"));
     if unanswered > 0 {
         out.push_str(&format!(
             "\n**{unanswered} messages got no reply within the wait.**\n"
@@ -190,6 +195,9 @@ async fn main() -> anyhow::Result<()> {
     std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes())?;
     if unanswered > 0 {
         bail!("{unanswered} messages unanswered");
+    }
+    if booked != i64::from(total) {
+        bail!("{booked} appointments for {total} confirmed requests");
     }
     Ok(())
 }
