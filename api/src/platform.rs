@@ -43,6 +43,9 @@ pub struct Platform {
 /// Writer tasks of the webhook inbox: while one commits, the next batch gathers (ADR 0005).
 const INBOX_WRITERS: usize = 2;
 
+/// Inbox rows the worker turns into events per transaction (ADR 0007).
+const INBOX_BATCH: u32 = 500;
+
 /// Whether to apply migrations while opening.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Migrate {
@@ -149,7 +152,7 @@ impl Platform {
                 max_age: self.settings.max_message_age,
                 per_customer_per_minute: self.settings.rate_customer_per_minute,
                 per_tenant_per_minute: self.settings.rate_tenant_per_minute,
-                batch: 50,
+                batch: INBOX_BATCH,
                 claim_for: std::time::Duration::from_secs(60),
             },
             self.inbox_stored.clone(),

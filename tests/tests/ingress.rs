@@ -137,11 +137,12 @@ async fn conversation_events(platform: &Platform, at_least: usize) -> Vec<Record
 }
 
 async fn pending_bodies(db: &Db) -> (i64, i64) {
-    const SQL: &str = "SELECT count(*) FILTER (WHERE processed_at IS NULL), count(body_sealed) FROM webhook_inbox";
-    const SQLITE: &str = "SELECT sum(processed_at IS NULL), count(body_sealed) FROM webhook_inbox";
+    // Processed rows are deleted, bodies with them; a pending one keeps its sealed body.
+    const SQL: &str = "SELECT (SELECT count(*) FROM webhook_inbox WHERE processed_at IS NULL),
+                              (SELECT count(body_sealed) FROM webhook_inbox)";
     match db {
         Db::Postgres(pool) => sqlx::query_as(SQL).fetch_one(pool).await.unwrap(),
-        Db::Sqlite(pool) => sqlx::query_as(SQLITE).fetch_one(pool).await.unwrap(),
+        Db::Sqlite(pool) => sqlx::query_as(SQL).fetch_one(pool).await.unwrap(),
     }
 }
 

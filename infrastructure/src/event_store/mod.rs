@@ -1,11 +1,13 @@
 //! The event store on Postgres (postgres-es) or SQLite (sqlite-es), with personal-data sealing
 //! and append signals; and the global event log readers.
 
+mod batch;
 mod log;
 mod repository;
 mod signal;
 
 pub(crate) use log::store_error;
+pub use batch::{AppendError, StreamPosition};
 pub use log::SqlEventLog;
 pub use repository::EventRepository;
 pub use signal::AppendSignal;

@@ -1,0 +1,195 @@
+//! Batches across many streams, for writers that decide for many aggregates at once (the inbox
+//! worker): read what each stream gained after a known version in one query, and append the
+//! events of many streams in the caller's transaction with one statement.
+//!
+//! The same rules as the single-stream path hold: personal data is sealed before it is
+//! written and opened after it is read, and the unique (aggregate_type, aggregate_id, sequence)
+//! key enforces optimistic concurrency: an append that lost a race fails whole with
+//! [`AppendError::Conflict`] and the caller re-reads and decides again.
+
+use super::repository::{EventRepository, SQLITE_CONSTRAINT_UNIQUE};
+use crate::db::{Db, DbTx};
+use cqrs_es::persist::{PersistenceError, SerializedEvent};
+use cqrs_es::Aggregate;
+use serde_json::Value;
+use sqlx::Row;
+
+/// A stream and the last sequence the reader has already applied (0: none).
+#[derive(Debug, Clone)]
+pub struct StreamPosition {
+    pub aggregate_id: String,
+    pub after: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    #[error("another writer appended to one of the streams first")]
+    Conflict,
+    #[error("could not append events")]
+    Persistence(#[source] PersistenceError),
+    #[error("could not append events")]
+    Database(#[source] sqlx::Error),
+}
+
+const PG_EVENTS_AFTER: &str = "
+SELECT e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, e.event_version, e.payload, e.metadata
+  FROM unnest($2::text[], $3::bigint[]) AS s(aggregate_id, after)
+  JOIN events e ON e.aggregate_type = $1 AND e.aggregate_id = s.aggregate_id AND e.sequence > s.after
+ ORDER BY e.aggregate_id, e.sequence";
+
+const PG_INSERT: &str = "
+INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[])";
+
+/// Postgres unique violation.
+const PG_UNIQUE_VIOLATION: &str = "23505";
+
+impl EventRepository {
+    /// The events of each stream after its position, opened, ordered by stream then sequence.
+    pub async fn events_after<A: Aggregate>(
+        &self,
+        db: &Db,
+        streams: &[StreamPosition],
+    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        if streams.is_empty() {
+            return Ok(Vec::new());
+        }
+        let events = match db {
+            Db::Postgres(pool) => {
+                let ids: Vec<&str> = streams.iter().map(|s| s.aggregate_id.as_str()).collect();
+                let after: Vec<i64> = streams
+                    .iter()
+                    .map(|s| i64::try_from(s.after).unwrap_or(i64::MAX))
+                    .collect();
+                let rows = sqlx::query(PG_EVENTS_AFTER)
+                    .bind(A::TYPE)
+                    .bind(ids)
+                    .bind(after)
+                    .fetch_all(pool)
+                    .await
+                    .map_err(|e| PersistenceError::ConnectionError(Box::new(e)))?;
+                rows.iter()
+                    .map(pg_event)
+                    .collect::<Result<Vec<_>, sqlx::Error>>()
+                    .map_err(|e| PersistenceError::DeserializationError(Box::new(e)))?
+            }
+            // One writer, in-process queries: one indexed read per stream is cheap enough,
+            // and opening happens once for all of them below.
+            Db::Sqlite(_) => {
+                let mut all = Vec::new();
+                for stream in streams {
+                    all.extend(
+                        self.raw_last_events::<A>(&stream.aggregate_id, stream.after)
+                            .await?,
+                    );
+                }
+                all
+            }
+        };
+        self.open(events).await
+    }
+
+    /// Seals and inserts `events` (of any number of streams of `A`) in `tx`. Nothing is
+    /// visible until the caller commits; then it must call [`EventRepository::appended`].
+    pub async fn append_in<A: Aggregate>(
+        &self,
+        tx: &mut DbTx,
+        events: &[SerializedEvent],
+    ) -> Result<(), AppendError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let sealed = self.seal(events).await.map_err(AppendError::Persistence)?;
+        let result = match tx {
+            DbTx::Postgres(tx) => {
+                let column = |f: fn(&SerializedEvent) -> String| -> Vec<String> {
+                    sealed.iter().map(f).collect()
+                };
+                let sequences: Vec<i64> = sealed
+                    .iter()
+                    .map(|e| i64::try_from(e.sequence).unwrap_or(i64::MAX))
+                    .collect();
+                let payloads: Vec<Value> = sealed.iter().map(|e| e.payload.clone()).collect();
+                let metadata: Vec<Value> = sealed.iter().map(|e| e.metadata.clone()).collect();
+                sqlx::query(PG_INSERT)
+                    .bind(column(|e| e.aggregate_type.clone()))
+                    .bind(column(|e| e.aggregate_id.clone()))
+                    .bind(sequences)
+                    .bind(column(|e| e.event_type.clone()))
+                    .bind(column(|e| e.event_version.clone()))
+                    .bind(payloads)
+                    .bind(metadata)
+                    .execute(&mut **tx)
+                    .await
+                    .map(|_| ())
+            }
+            DbTx::Sqlite(tx) => {
+                let mut result = Ok(());
+                // Rows per statement stay under SQLite's variable limit (7 per row).
+                for chunk in sealed.chunks(100) {
+                    let rows: Vec<String> = (0..chunk.len())
+                        .map(|r| {
+                            let b = r * 7;
+                            format!(
+                                "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                                b + 1,
+                                b + 2,
+                                b + 3,
+                                b + 4,
+                                b + 5,
+                                b + 6,
+                                b + 7
+                            )
+                        })
+                        .collect();
+                    let sql = format!(
+                        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES {}",
+                        rows.join(", ")
+                    );
+                    let mut query = sqlx::query(&sql);
+                    for e in chunk {
+                        query = query
+                            .bind(&e.aggregate_type)
+                            .bind(&e.aggregate_id)
+                            .bind(i64::try_from(e.sequence).unwrap_or(i64::MAX))
+                            .bind(&e.event_type)
+                            .bind(&e.event_version)
+                            .bind(e.payload.to_string())
+                            .bind(e.metadata.to_string());
+                    }
+                    result = query.execute(&mut **tx).await.map(|_| ());
+                    if result.is_err() {
+                        break;
+                    }
+                }
+                result
+            }
+        };
+        result.map_err(|error| match &error {
+            sqlx::Error::Database(db)
+                if matches!(
+                    db.code().as_deref(),
+                    Some(PG_UNIQUE_VIOLATION) | Some(SQLITE_CONSTRAINT_UNIQUE)
+                ) =>
+            {
+                metrics::counter!("lyo_event_append_conflicts_total", "aggregate_type" => A::TYPE)
+                    .increment(1);
+                AppendError::Conflict
+            }
+            _ => AppendError::Database(error),
+        })
+    }
+}
+
+fn pg_event(row: &sqlx::postgres::PgRow) -> Result<SerializedEvent, sqlx::Error> {
+    let sequence: i64 = row.try_get("sequence")?;
+    Ok(SerializedEvent::new(
+        row.try_get("aggregate_id")?,
+        usize::try_from(sequence).unwrap_or_default(),
+        row.try_get("aggregate_type")?,
+        row.try_get("event_type")?,
+        row.try_get("event_version")?,
+        row.try_get("payload")?,
+        row.try_get("metadata")?,
+    ))
+}

@@ -1,0 +1,410 @@
+//! The inbox worker: turns stored webhook deliveries into `Conversation` events, a batch at a
+//! time (ADR 0007).
+//!
+//! One batch: claim up to `batch` pending inbox rows (Postgres: `FOR UPDATE SKIP LOCKED` in the
+//! batch's transaction, so several processes share the work and a crash releases the rows;
+//! SQLite: a short claim that expires), open and parse each body, route every message and
+//! status to its tenant (by phone number id) and customer subject, group the commands by
+//! conversation, load each conversation once (from this worker's cache, plus whatever was
+//! appended after the cached version), [`decide`] each conversation's commands in memory, and
+//! append all events and delete the rows in ONE transaction. A crash before the commit repeats
+//! the batch; after it, nothing is left to repeat. Commands are idempotent (a repeated message
+//! or status changes nothing), and the events table's unique (type, id, sequence) key catches a
+//! concurrent writer: the batch is then decided again on fresh state.
+//!
+//! Messages that arrive too late or over a rate limit are still recorded, marked as not to be
+//! answered automatically.
+
+mod decide;
+mod route;
+
+pub use decide::{decide, Inbound, Rejected};
+
+use crate::db::{Db, DbTx};
+use crate::event_store::{AppendError, EventRepository, StreamPosition};
+use crate::identity::SqlSubjectDirectory;
+use crate::pii::MasterKey;
+use crate::projection::SqlTenantDirectory;
+use cqrs_es::persist::{PersistenceError, SerializedEvent};
+use cqrs_es::Aggregate;
+use decide::{ConversationCache, Loaded};
+use lyo_application::projection::Projector;
+use lyo_domain::conversation::Conversation;
+use route::RateLimits;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone)]
+pub struct IngressConfig {
+    /// Older messages are recorded but not answered automatically.
+    pub max_age: Duration,
+    pub per_customer_per_minute: u32,
+    pub per_tenant_per_minute: u32,
+    /// Inbox rows per batch (one transaction).
+    pub batch: u32,
+    /// How long a claim keeps other workers away from a row (SQLite; Postgres locks rows).
+    pub claim_for: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngressError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error("the event store failed")]
+    Persistence(#[source] PersistenceError),
+    #[error("a stored conversation event does not deserialize")]
+    Corrupt(#[source] serde_json::Error),
+    #[error("another writer appended to a conversation of the batch; retrying did not help")]
+    Conflict,
+    #[error(transparent)]
+    Store(#[from] lyo_application::event_log::StoreError),
+}
+
+impl From<AppendError> for IngressError {
+    fn from(error: AppendError) -> Self {
+        match error {
+            AppendError::Conflict => IngressError::Conflict,
+            AppendError::Persistence(e) => IngressError::Persistence(e),
+            AppendError::Database(e) => IngressError::Database(e),
+        }
+    }
+}
+
+/// Attempts of a batch that keeps meeting concurrent writers.
+const CONFLICT_ATTEMPTS: usize = 5;
+/// A delivery whose tenant may not be projected yet is tried again after this.
+const RETRY_MS: i64 = 500;
+
+pub struct InboxWorker {
+    db: Db,
+    /// The tenant directory's projector, to tell "unknown number" from "not projected yet".
+    directory_projector: Arc<dyn Projector>,
+    master: MasterKey,
+    tenants: SqlTenantDirectory,
+    subjects: SqlSubjectDirectory,
+    repository: EventRepository,
+    config: IngressConfig,
+    limits: Mutex<RateLimits>,
+    conversations: Mutex<ConversationCache>,
+    signal: Arc<Notify>,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or_default()
+}
+
+/// What a batch turned its rows into.
+#[derive(Debug, Default)]
+struct Plan {
+    /// Rows finished by this batch (deleted in its transaction).
+    done: Vec<i64>,
+    /// Rows to try again soon (a tenant not projected yet).
+    later: Vec<i64>,
+    /// Commands by conversation (aggregate id), in order of first appearance.
+    groups: Vec<(String, Vec<Inbound>)>,
+}
+
+impl InboxWorker {
+    pub fn new(
+        db: Db,
+        master: MasterKey,
+        repository: EventRepository,
+        tenants: SqlTenantDirectory,
+        directory_projector: Arc<dyn Projector>,
+        config: IngressConfig,
+        signal: Arc<Notify>,
+    ) -> Self {
+        Self {
+            directory_projector,
+            subjects: SqlSubjectDirectory::new(db.clone(), master.clone()),
+            repository,
+            db,
+            master,
+            tenants,
+            config,
+            limits: Mutex::new(RateLimits::default()),
+            conversations: Mutex::new(ConversationCache::default()),
+            signal,
+        }
+    }
+
+    /// Runs until `cancel`, waking when the inbox stores something (or every second).
+    pub async fn run(self, cancel: CancellationToken) {
+        while !cancel.is_cancelled() {
+            match self.drain_once().await {
+                Ok(0) => {
+                    tokio::select! {
+                        _ = cancel.cancelled() => {}
+                        _ = self.signal.notified() => {}
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::error!(error = %lyo_application::error_chain(&error), "inbox batch failed; retrying");
+                    tokio::select! {
+                        _ = cancel.cancelled() => {}
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// Processes everything pending now; returns how many deliveries. For tests and tools.
+    pub async fn drain(&self) -> Result<usize, IngressError> {
+        let mut total = 0;
+        loop {
+            match self.drain_once().await? {
+                0 => return Ok(total),
+                n => total += n,
+            }
+        }
+    }
+
+    /// One batch; returns how many inbox rows it handled (0: nothing pending).
+    async fn drain_once(&self) -> Result<usize, IngressError> {
+        let mut attempts = 1;
+        loop {
+            match self.batch().await {
+                Err(IngressError::Conflict) if attempts < CONFLICT_ATTEMPTS => attempts += 1,
+                other => return other,
+            }
+        }
+    }
+
+    async fn batch(&self) -> Result<usize, IngressError> {
+        let started = Instant::now();
+        let (tx, rows) = match &self.db {
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let rows = claim_locked(&mut tx, self.config.batch).await?;
+                (Some(DbTx::Postgres(tx)), rows)
+            }
+            Db::Sqlite(_) => (None, self.claim_sqlite().await?),
+        };
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let result = self.process(&rows, tx, started).await;
+        if result.is_err() && matches!(self.db, Db::Sqlite(_)) {
+            // Give the claimed rows back at once (a crash gives them back when claims expire).
+            let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+            if let Err(error) = release_sqlite(&self.db, &ids).await {
+                tracing::warn!(error = %error, "could not release claimed inbox rows");
+            }
+        }
+        result.map(|()| rows.len())
+    }
+
+    async fn process(
+        &self,
+        rows: &[(i64, Option<Vec<u8>>)],
+        tx: Option<DbTx>,
+        started: Instant,
+    ) -> Result<(), IngressError> {
+        let plan = self.plan(rows).await?;
+        let (events, loaded) = self.decide_all(&plan.groups).await?;
+        let mut tx = match tx {
+            Some(tx) => tx,
+            None => self.db.begin().await?,
+        };
+        // States are put back only after the commit: on any failure they are reloaded.
+        self.repository
+            .append_in::<Conversation>(&mut tx, &events)
+            .await?;
+        finish_rows(&mut tx, &plan.done, &plan.later).await?;
+        tx.commit().await?;
+        self.repository
+            .appended(Conversation::TYPE, events.len(), started);
+        if let Ok(mut cache) = self.conversations.lock() {
+            for (id, state) in loaded {
+                cache.put(id, state);
+            }
+        }
+        metrics::counter!("lyo_inbox_processed_total").increment(plan.done.len() as u64);
+        metrics::histogram!("lyo_inbox_batch_rows").record(rows.len() as f64);
+        Ok(())
+    }
+
+    /// Loads every conversation of the batch once and decides its commands; returns the events
+    /// to append and the states after them.
+    async fn decide_all(
+        &self,
+        groups: &[(String, Vec<Inbound>)],
+    ) -> Result<(Vec<SerializedEvent>, Vec<(String, Loaded)>), IngressError> {
+        let mut loaded: Vec<(String, Loaded)> = match self.conversations.lock() {
+            Ok(mut cache) => groups
+                .iter()
+                .map(|(id, _)| (id.clone(), cache.take(id)))
+                .collect(),
+            Err(_) => groups
+                .iter()
+                .map(|(id, _)| (id.clone(), Loaded::default()))
+                .collect(),
+        };
+        self.catch_up(&mut loaded).await?;
+        let mut events = Vec::new();
+        for ((id, inbound), (_, conversation)) in groups.iter().zip(loaded.iter_mut()) {
+            let mut inbound = std::borrow::Cow::Borrowed(inbound.as_slice());
+            let decided = loop {
+                match decide(&mut conversation.state, &inbound).await {
+                    Ok(decided) => break decided,
+                    Err(rejected) => {
+                        // A refused command is not retried: record why, drop it, and decide the
+                        // rest again on a freshly loaded state (the refused one may have
+                        // changed it).
+                        metrics::counter!("lyo_inbox_commands_rejected_total").increment(1);
+                        tracing::warn!(error = ?rejected.error, conversation = %id, "a conversation command was refused");
+                        inbound.to_mut().remove(rejected.index);
+                        let mut fresh = vec![(id.clone(), Loaded::default())];
+                        self.catch_up(&mut fresh).await?;
+                        if let Some((_, state)) = fresh.pop() {
+                            *conversation = state;
+                        }
+                    }
+                }
+            };
+            let n = decided.len();
+            events.extend(
+                decide::serialize(id, conversation.version, decided)
+                    .map_err(IngressError::Corrupt)?,
+            );
+            conversation.version += n;
+        }
+        Ok((events, loaded))
+    }
+
+    /// Applies what each stream gained after its loaded version (all of it for a cold one).
+    async fn catch_up(&self, loaded: &mut [(String, Loaded)]) -> Result<(), IngressError> {
+        let positions: Vec<StreamPosition> = loaded
+            .iter()
+            .map(|(id, state)| StreamPosition {
+                aggregate_id: id.clone(),
+                after: state.version,
+            })
+            .collect();
+        let newer = self
+            .repository
+            .events_after::<Conversation>(&self.db, &positions)
+            .await
+            .map_err(IngressError::Persistence)?;
+        if newer.is_empty() {
+            return Ok(());
+        }
+        let index: HashMap<&str, usize> = positions
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.aggregate_id.as_str(), i))
+            .collect();
+        for event in newer {
+            if let Some(&i) = index.get(event.aggregate_id.as_str()) {
+                loaded[i].1.apply_stored(event).map_err(IngressError::Corrupt)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Rows pending and not claimed, claimed for `claim_for` (SQLite has one writer, so the
+    /// UPDATE alone is atomic).
+    async fn claim_sqlite(&self) -> Result<Vec<(i64, Option<Vec<u8>>)>, sqlx::Error> {
+        let Db::Sqlite(pool) = &self.db else {
+            return Ok(Vec::new());
+        };
+        let now = now_ms();
+        let until =
+            now.saturating_add(i64::try_from(self.config.claim_for.as_millis()).unwrap_or(60_000));
+        let mut rows: Vec<(i64, Option<Vec<u8>>)> = sqlx::query_as(
+            "UPDATE webhook_inbox SET claimed_until_ms = $2
+              WHERE id IN (SELECT id FROM webhook_inbox
+                            WHERE processed_at IS NULL AND (claimed_until_ms IS NULL OR claimed_until_ms < $1)
+                            ORDER BY id LIMIT $3)
+          RETURNING id, body_sealed",
+        )
+        .bind(now)
+        .bind(until)
+        .bind(i64::from(self.config.batch))
+        .fetch_all(pool)
+        .await?;
+        rows.sort_by_key(|(id, _)| *id);
+        Ok(rows)
+    }
+}
+
+/// Pending rows not deferred, locked for this transaction; rows another worker holds are
+/// skipped. A crash or rollback releases them.
+async fn claim_locked(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    batch: u32,
+) -> Result<Vec<(i64, Option<Vec<u8>>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, body_sealed FROM webhook_inbox
+          WHERE processed_at IS NULL AND (claimed_until_ms IS NULL OR claimed_until_ms < $1)
+          ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(now_ms())
+    .bind(i64::from(batch))
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Deletes the finished rows (their bodies, personal data, go with them) and defers the rest.
+async fn finish_rows(tx: &mut DbTx, done: &[i64], later: &[i64]) -> Result<(), sqlx::Error> {
+    let soon = now_ms().saturating_add(RETRY_MS);
+    match tx {
+        DbTx::Postgres(tx) => {
+            if !done.is_empty() {
+                sqlx::query("DELETE FROM webhook_inbox WHERE id = ANY($1)")
+                    .bind(done)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            if !later.is_empty() {
+                sqlx::query("UPDATE webhook_inbox SET claimed_until_ms = $2 WHERE id = ANY($1)")
+                    .bind(later)
+                    .bind(soon)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+        DbTx::Sqlite(tx) => {
+            for chunk in done.chunks(500) {
+                let sql = format!("DELETE FROM webhook_inbox WHERE id IN ({})", list(chunk));
+                sqlx::query(&sql).execute(&mut **tx).await?;
+            }
+            for chunk in later.chunks(500) {
+                let sql = format!(
+                    "UPDATE webhook_inbox SET claimed_until_ms = {soon} WHERE id IN ({})",
+                    list(chunk)
+                );
+                sqlx::query(&sql).execute(&mut **tx).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn release_sqlite(db: &Db, ids: &[i64]) -> Result<(), sqlx::Error> {
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "UPDATE webhook_inbox SET claimed_until_ms = NULL WHERE id IN ({})",
+            list(chunk)
+        );
+        db.execute(&sql, &[]).await?;
+    }
+    Ok(())
+}
+
+/// Integers as an SQL list (ids only, never user input).
+fn list(ids: &[i64]) -> String {
+    ids.iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
