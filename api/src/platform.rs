@@ -25,6 +25,8 @@ pub struct Platform {
     pub db: Db,
     pub repository: EventRepository,
     pub log: Arc<dyn EventLog>,
+    /// The same log, for readers that need only some payloads.
+    sql_log: SqlEventLog,
     pub leases: Arc<dyn LeaseStore>,
     pub projectors: Vec<Arc<dyn Projector>>,
     pub tenants: Arc<Tenants>,
@@ -73,7 +75,8 @@ impl Platform {
             PiiVault::new(db.clone(), master_key.clone()),
             signal.clone(),
         );
-        let log: Arc<dyn EventLog> = Arc::new(SqlEventLog::new(db.clone(), signal));
+        let sql_log = SqlEventLog::new(db.clone(), signal);
+        let log: Arc<dyn EventLog> = Arc::new(sql_log.clone());
         let leases: Arc<dyn LeaseStore> = Arc::new(SqlLeaseStore::new(db.clone()));
         let inbox_stored = Arc::new(tokio::sync::Notify::new());
         let inbox = lyo_infrastructure::inbox::WebhookInbox::start(
@@ -97,6 +100,7 @@ impl Platform {
                 db,
                 repository,
                 log,
+                sql_log,
                 leases,
                 projectors,
                 tenants,
@@ -123,9 +127,14 @@ impl Platform {
     }
 
     pub fn runner(&self, projector: Arc<dyn Projector>) -> ProjectionRunner {
+        let log: Arc<dyn EventLog> =
+            match lyo_infrastructure::projection::payloads_read_by(projector.name()) {
+                Some(types) => Arc::new(self.sql_log.with_payloads_of(types)),
+                None => self.log.clone(),
+            };
         ProjectionRunner::new(
             projector,
-            self.log.clone(),
+            log,
             self.leases.clone(),
             RunnerConfig {
                 batch_size: self.settings.projector_batch_size,

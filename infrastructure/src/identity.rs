@@ -164,7 +164,10 @@ impl SqlSubjectDirectory {
     }
 
     /// Inserts links, keeping any that exist already, in one statement per chunk.
-    async fn insert_links(&self, links: &[(TenantId, String, SubjectId)]) -> Result<(), sqlx::Error> {
+    async fn insert_links(
+        &self,
+        links: &[(TenantId, String, SubjectId)],
+    ) -> Result<(), sqlx::Error> {
         match &self.db {
             Db::Postgres(pool) => {
                 let tenants: Vec<String> = links.iter().map(|l| l.0.to_string()).collect();

@@ -11,7 +11,6 @@ use super::repository::{EventRepository, SQLITE_CONSTRAINT_UNIQUE};
 use crate::db::{Db, DbTx};
 use cqrs_es::persist::{PersistenceError, SerializedEvent};
 use cqrs_es::Aggregate;
-use serde_json::Value;
 use sqlx::Row;
 
 /// A stream and the last sequence the reader has already applied (0: none).
@@ -31,11 +30,15 @@ pub enum AppendError {
     Database(#[source] sqlx::Error),
 }
 
+/// LATERAL: one index probe per stream, whatever the planner thinks the table holds (a join
+/// it may plan as a scan of every event of the type).
 const PG_EVENTS_AFTER: &str = "
 SELECT e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, e.event_version, e.payload, e.metadata
   FROM unnest($2::text[], $3::bigint[]) AS s(aggregate_id, after)
-  JOIN events e ON e.aggregate_type = $1 AND e.aggregate_id = s.aggregate_id AND e.sequence > s.after
- ORDER BY e.aggregate_id, e.sequence";
+ CROSS JOIN LATERAL (
+       SELECT * FROM events e
+        WHERE e.aggregate_type = $1 AND e.aggregate_id = s.aggregate_id AND e.sequence > s.after
+        ORDER BY e.sequence) e";
 
 const PG_INSERT: &str = "
 INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
@@ -45,7 +48,7 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[
 const PG_UNIQUE_VIOLATION: &str = "23505";
 
 impl EventRepository {
-    /// The events of each stream after its position, opened, ordered by stream then sequence.
+    /// The events of each stream after its position, opened, each stream's in sequence order.
     pub async fn events_after<A: Aggregate>(
         &self,
         db: &Db,
@@ -94,29 +97,44 @@ impl EventRepository {
     pub async fn append_in<A: Aggregate>(
         &self,
         tx: &mut DbTx,
-        events: &[SerializedEvent],
+        events: Vec<SerializedEvent>,
     ) -> Result<(), AppendError> {
         if events.is_empty() {
             return Ok(());
         }
-        let sealed = self.seal(events).await.map_err(AppendError::Persistence)?;
+        let sealed = self
+            .seal_owned(events)
+            .await
+            .map_err(AppendError::Persistence)?;
         let result = match tx {
             DbTx::Postgres(tx) => {
-                let column = |f: fn(&SerializedEvent) -> String| -> Vec<String> {
-                    sealed.iter().map(f).collect()
-                };
-                let sequences: Vec<i64> = sealed
-                    .iter()
-                    .map(|e| i64::try_from(e.sequence).unwrap_or(i64::MAX))
-                    .collect();
-                let payloads: Vec<Value> = sealed.iter().map(|e| e.payload.clone()).collect();
-                let metadata: Vec<Value> = sealed.iter().map(|e| e.metadata.clone()).collect();
+                let n = sealed.len();
+                let (mut types, mut ids, mut sequences) = (
+                    Vec::with_capacity(n),
+                    Vec::with_capacity(n),
+                    Vec::with_capacity(n),
+                );
+                let (mut kinds, mut versions, mut payloads, mut metadata) = (
+                    Vec::with_capacity(n),
+                    Vec::with_capacity(n),
+                    Vec::with_capacity(n),
+                    Vec::with_capacity(n),
+                );
+                for e in sealed {
+                    types.push(e.aggregate_type);
+                    ids.push(e.aggregate_id);
+                    sequences.push(i64::try_from(e.sequence).unwrap_or(i64::MAX));
+                    kinds.push(e.event_type);
+                    versions.push(e.event_version);
+                    payloads.push(e.payload);
+                    metadata.push(e.metadata);
+                }
                 sqlx::query(PG_INSERT)
-                    .bind(column(|e| e.aggregate_type.clone()))
-                    .bind(column(|e| e.aggregate_id.clone()))
+                    .bind(types)
+                    .bind(ids)
                     .bind(sequences)
-                    .bind(column(|e| e.event_type.clone()))
-                    .bind(column(|e| e.event_version.clone()))
+                    .bind(kinds)
+                    .bind(versions)
                     .bind(payloads)
                     .bind(metadata)
                     .execute(&mut **tx)

@@ -18,6 +18,8 @@ use uuid::Uuid;
 pub struct SqlEventLog {
     db: Db,
     signal: AppendSignal,
+    /// The read statement: all payloads, or only those of some aggregate types.
+    read: String,
 }
 
 const PG_READ: &str = "
@@ -56,7 +58,35 @@ pub(crate) fn store_error(error: sqlx::Error) -> StoreError {
 
 impl SqlEventLog {
     pub fn new(db: Db, signal: AppendSignal) -> Self {
-        Self { db, signal }
+        let read = match db {
+            Db::Postgres(_) => PG_READ,
+            Db::Sqlite(_) => SQLITE_READ,
+        }
+        .to_string();
+        Self { db, signal, read }
+    }
+
+    /// The same log, returning payloads only for events of `aggregate_types` (a JSON `null`
+    /// for the rest), for readers that look at nothing else.
+    pub fn with_payloads_of(&self, aggregate_types: &[&str]) -> Self {
+        // Aggregate type names are identifiers from the code; quote them all the same.
+        let listed: Vec<String> = aggregate_types
+            .iter()
+            .map(|t| format!("'{}'", t.replace('\'', "''")))
+            .collect();
+        let condition = if listed.is_empty() {
+            "false".to_string()
+        } else {
+            format!("aggregate_type IN ({})", listed.join(", "))
+        };
+        let payload = format!("CASE WHEN {condition} THEN payload ELSE 'null' END AS payload");
+        Self {
+            db: self.db.clone(),
+            signal: self.signal.clone(),
+            read: self
+                .read
+                .replacen(", payload,", &format!(", {payload},"), 1),
+        }
     }
 
     fn decode<R: Row>(row: &R, event_id: Uuid) -> Result<RecordedEvent, sqlx::Error>
@@ -94,7 +124,7 @@ impl EventLog for SqlEventLog {
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         match &self.db {
             Db::Postgres(pool) => {
-                let rows = sqlx::query(PG_READ)
+                let rows = sqlx::query(&self.read)
                     .bind(after.transaction_id.to_string())
                     .bind(after.position)
                     .bind(i64::from(limit))
@@ -107,7 +137,7 @@ impl EventLog for SqlEventLog {
                     .map_err(store_error)
             }
             Db::Sqlite(pool) => {
-                let rows = sqlx::query(SQLITE_READ)
+                let rows = sqlx::query(&self.read)
                     .bind(after.position)
                     .bind(i64::from(limit))
                     .fetch_all(pool)

@@ -6,8 +6,8 @@ mod log;
 mod repository;
 mod signal;
 
-pub(crate) use log::store_error;
 pub use batch::{AppendError, StreamPosition};
+pub(crate) use log::store_error;
 pub use log::SqlEventLog;
 pub use repository::EventRepository;
 pub use signal::AppendSignal;

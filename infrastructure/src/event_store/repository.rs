@@ -105,14 +105,8 @@ impl EventRepository {
         last_sequence: usize,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
         match &self.inner.backend {
-            Backend::Postgres(repo) => {
-                repo.get_last_events::<A>(aggregate_id, last_sequence)
-                    .await
-            }
-            Backend::Sqlite(repo) => {
-                repo.get_last_events::<A>(aggregate_id, last_sequence)
-                    .await
-            }
+            Backend::Postgres(repo) => repo.get_last_events::<A>(aggregate_id, last_sequence).await,
+            Backend::Sqlite(repo) => repo.get_last_events::<A>(aggregate_id, last_sequence).await,
         }
     }
 
@@ -137,7 +131,14 @@ impl EventRepository {
         &self,
         events: &[SerializedEvent],
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
-        let mut sealed = events.to_vec();
+        self.seal_owned(events.to_vec()).await
+    }
+
+    /// Seals the personal-data fields of `events` in place.
+    pub(crate) async fn seal_owned(
+        &self,
+        mut events: Vec<SerializedEvent>,
+    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
         let tenants: Vec<(&str, &Value)> = events
             .iter()
             .filter_map(|e| Some((e.metadata.get("tenant_id")?.as_str()?, &e.payload)))
@@ -148,7 +149,7 @@ impl EventRepository {
             .prepare_keys(&tenants)
             .await
             .map_err(pii_error)?;
-        for event in &mut sealed {
+        for event in &mut events {
             let tenant = event
                 .metadata
                 .get("tenant_id")
@@ -161,7 +162,7 @@ impl EventRepository {
                 .await
                 .map_err(pii_error)?;
         }
-        Ok(sealed)
+        Ok(events)
     }
 }
 

@@ -10,7 +10,9 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::SerializedEvent;
 use cqrs_es::{Aggregate, DomainEvent};
 use lyo_application::metadata::EventMetadata;
-use lyo_domain::conversation::{Conversation, ConversationCommand, ConversationError, ConversationEvent};
+use lyo_domain::conversation::{
+    Conversation, ConversationCommand, ConversationError, ConversationEvent,
+};
 use std::collections::HashMap;
 
 /// One command for a conversation and the metadata its events carry.

@@ -210,19 +210,30 @@ impl InboxWorker {
         started: Instant,
     ) -> Result<(), IngressError> {
         let plan = self.plan(rows).await?;
+        let planned = started.elapsed();
         let (events, loaded) = self.decide_all(&plan.groups).await?;
+        let decided = started.elapsed();
         let mut tx = match tx {
             Some(tx) => tx,
             None => self.db.begin().await?,
         };
         // States are put back only after the commit: on any failure they are reloaded.
+        let appended = events.len();
         self.repository
-            .append_in::<Conversation>(&mut tx, &events)
+            .append_in::<Conversation>(&mut tx, events)
             .await?;
         finish_rows(&mut tx, &plan.done, &plan.later).await?;
         tx.commit().await?;
+        tracing::debug!(
+            rows = rows.len(),
+            events = appended,
+            planned_ms = planned.as_millis() as u64,
+            decided_ms = decided.as_millis() as u64,
+            committed_ms = started.elapsed().as_millis() as u64,
+            "inbox batch"
+        );
         self.repository
-            .appended(Conversation::TYPE, events.len(), started);
+            .appended(Conversation::TYPE, appended, started);
         if let Ok(mut cache) = self.conversations.lock() {
             for (id, state) in loaded {
                 cache.put(id, state);
@@ -305,7 +316,10 @@ impl InboxWorker {
             .collect();
         for event in newer {
             if let Some(&i) = index.get(event.aggregate_id.as_str()) {
-                loaded[i].1.apply_stored(event).map_err(IngressError::Corrupt)?;
+                loaded[i]
+                    .1
+                    .apply_stored(event)
+                    .map_err(IngressError::Corrupt)?;
             }
         }
         Ok(())

@@ -3,7 +3,7 @@
 //! `ReceiveMessage` and each status's `RecordStatus`, grouped by conversation.
 
 use super::decide::Inbound;
-use super::{now_ms, IngressError, InboxWorker, Plan};
+use super::{now_ms, InboxWorker, IngressError, Plan};
 use crate::identity::CustomerIds;
 use crate::inbox::INBOX_AAD;
 use crate::whatsapp::{
@@ -237,7 +237,12 @@ fn record_status(tenant: TenantId, subject: SubjectId, status: &StatusUpdate) ->
     }
 }
 
-fn metadata(tenant: TenantId, kind: ActorKind, subject: SubjectId, correlation: &str) -> EventMetadata {
+fn metadata(
+    tenant: TenantId,
+    kind: ActorKind,
+    subject: SubjectId,
+    correlation: &str,
+) -> EventMetadata {
     EventMetadata {
         tenant_id: tenant,
         actor: Actor {

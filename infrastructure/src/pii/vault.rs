@@ -230,7 +230,11 @@ impl PiiVault {
                 .bind(&subjects)
                 .fetch_all(pool)
                 .await?;
-                rows.extend(found.into_iter().map(|(k, s, t, w)| (k.to_string(), s, t, w)));
+                rows.extend(
+                    found
+                        .into_iter()
+                        .map(|(k, s, t, w)| (k.to_string(), s, t, w)),
+                );
             }
             Db::Sqlite(pool) => {
                 for chunk in subjects.chunks(500) {
@@ -255,9 +259,12 @@ impl PiiVault {
             if wanted.get(&subject) != Some(&tenant) {
                 continue;
             }
-            let key_id = Uuid::parse_str(&key_id).map_err(|_| PiiError::Malformed("stored key id"))?;
+            let key_id =
+                Uuid::parse_str(&key_id).map_err(|_| PiiError::Malformed("stored key id"))?;
             let key = wrapped
-                .map(|wrapped| Ok::<_, PiiError>((key_id, self.unwrap(key_id, &subject, &wrapped)?)))
+                .map(|wrapped| {
+                    Ok::<_, PiiError>((key_id, self.unwrap(key_id, &subject, &wrapped)?))
+                })
                 .transpose()?;
             self.with_cache(|cache| cache.insert_subject(&tenant, &subject, key));
         }
@@ -445,12 +452,12 @@ ON CONFLICT (subject_id) DO UPDATE SET wrapped_key = NULL,
             }
         }
         // Another writer (or an erasure) may have won the race: use whatever is stored.
-        let stored = self
-            .select_by_subject(tenant_id, subject)
-            .await?
-            .ok_or(PiiError::Malformed(
-                "subject key vanished while being created",
-            ))?;
+        let stored =
+            self.select_by_subject(tenant_id, subject)
+                .await?
+                .ok_or(PiiError::Malformed(
+                    "subject key vanished while being created",
+                ))?;
         self.with_cache(|cache| cache.insert_subject(tenant_id, subject, stored.clone()));
         Ok(stored)
     }

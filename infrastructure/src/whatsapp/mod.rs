@@ -20,6 +20,7 @@ mod content_parts;
 mod envelope;
 mod json;
 mod message;
+mod shape;
 mod signature;
 mod status;
 
@@ -28,5 +29,6 @@ pub use content::Content;
 pub use content_parts::{Location, Media, Order, ProductItem, SharedContact, SharedPhone, System};
 pub use envelope::{parse_delivery, Change, Delivery, EnvelopeError};
 pub use message::{Context, InboundMessage, Referral, ReferredProduct};
+pub use shape::envelope_phone_number_ids;
 pub use signature::{verify_signature, SignatureError, SIGNATURE_HEADER};
 pub use status::{Conversation, Pricing, Status, StatusUpdate};
