@@ -165,7 +165,37 @@ on_both_backends!(
     a_delivery_for_an_unknown_number_records_nothing,
     a_batch_of_entries_messages_and_statuses_is_processed_whole,
     a_message_for_a_tenant_not_yet_projected_waits_instead_of_being_dropped,
+    a_worker_decides_on_what_another_wrote_after_it_cached_a_conversation,
 );
+
+/// Workers cache conversation states; another process may append to the same conversation
+/// meanwhile. The first worker must see that (no duplicate, no lost sequence) on its next batch.
+async fn a_worker_decides_on_what_another_wrote_after_it_cached_a_conversation(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = setup(backend, &db, &[]).await;
+    let (first, second) = (s.platform.inbox_worker(), s.platform.inbox_worker());
+    let m = |id: &str| text(id, Some("393330000042"), None, "ciao", now());
+    deliver(&s, &m("wamid.C1")).await;
+    assert_eq!(first.drain().await.unwrap(), 1);
+    deliver(&s, &m("wamid.C2")).await;
+    assert_eq!(second.drain().await.unwrap(), 1, "the other process");
+    // A copy of what the other one recorded, and something new, in one batch.
+    deliver(&s, &m("wamid.C2")).await;
+    deliver(&s, &m("wamid.C3")).await;
+    assert_eq!(first.drain().await.unwrap(), 2);
+    let events = conversation_events(&s.platform, 3).await;
+    let sequences: Vec<i64> = events.iter().map(|e| e.sequence).collect();
+    assert_eq!(sequences, [1, 2, 3], "one event per message, in order");
+    let ids: Vec<String> = opened(&s.platform, &events[0].aggregate_id)
+        .await
+        .into_iter()
+        .map(|e| match e {
+            ConversationEvent::MessageReceived(m) => m.message_id,
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(ids, ["wamid.C1", "wamid.C2", "wamid.C3"]);
+}
 
 async fn a_message_for_a_tenant_not_yet_projected_waits_instead_of_being_dropped(backend: Backend) {
     let db = TestDb::migrated(backend).await;

@@ -99,6 +99,14 @@ fn now_ms() -> i64 {
         .unwrap_or_default()
 }
 
+/// A batch claimed and planned, not decided yet (its Postgres transaction holds its rows).
+struct Claimed {
+    started: Instant,
+    tx: Option<DbTx>,
+    rows: Vec<(i64, Option<Vec<u8>>)>,
+    plan: Plan,
+}
+
 /// What a batch turned its rows into.
 #[derive(Debug, Default)]
 struct Plan {
@@ -135,25 +143,57 @@ impl InboxWorker {
     }
 
     /// Runs until `cancel`, waking when the inbox stores something (or every second).
+    /// Pipelined: while one batch is being written and committed, the next one is claimed,
+    /// opened, parsed and routed; it is decided only after that commit (so it sees it).
     pub async fn run(self, cancel: CancellationToken) {
+        let mut next: Option<Claimed> = None;
         while !cancel.is_cancelled() {
-            match self.drain_once().await {
-                Ok(0) => {
+            let current = match next.take() {
+                Some(claimed) => Ok(Some(claimed)),
+                None => self.claim_and_plan().await,
+            };
+            let failed = match current {
+                Ok(None) => {
                     tokio::select! {
                         _ = cancel.cancelled() => {}
                         _ = self.signal.notified() => {}
                         _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                     }
+                    continue;
                 }
-                Ok(_) => {}
-                Err(error) => {
-                    tracing::error!(error = %lyo_application::error_chain(&error), "inbox batch failed; retrying");
-                    tokio::select! {
-                        _ = cancel.cancelled() => {}
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                Ok(Some(claimed)) => {
+                    let (written, upcoming) =
+                        tokio::join!(self.decide_and_write(claimed), self.claim_and_plan());
+                    match upcoming {
+                        Ok(upcoming) => next = upcoming,
+                        Err(error) => {
+                            tracing::error!(error = %lyo_application::error_chain(&error), "inbox batch failed; retrying");
+                        }
+                    }
+                    match written {
+                        Ok(_) => false,
+                        // Decided again on fresh state with the next batch.
+                        Err(IngressError::Conflict) => false,
+                        Err(error) => {
+                            tracing::error!(error = %lyo_application::error_chain(&error), "inbox batch failed; retrying");
+                            true
+                        }
                     }
                 }
+                Err(error) => {
+                    tracing::error!(error = %lyo_application::error_chain(&error), "inbox batch failed; retrying");
+                    true
+                }
+            };
+            if failed {
+                tokio::select! {
+                    _ = cancel.cancelled() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
             }
+        }
+        if let Some(claimed) = next {
+            self.release(&claimed.rows).await;
         }
     }
 
@@ -172,14 +212,19 @@ impl InboxWorker {
     async fn drain_once(&self) -> Result<usize, IngressError> {
         let mut attempts = 1;
         loop {
-            match self.batch().await {
+            let result = match self.claim_and_plan().await? {
+                None => return Ok(0),
+                Some(claimed) => self.decide_and_write(claimed).await,
+            };
+            match result {
                 Err(IngressError::Conflict) if attempts < CONFLICT_ATTEMPTS => attempts += 1,
                 other => return other,
             }
         }
     }
 
-    async fn batch(&self) -> Result<usize, IngressError> {
+    /// Claims pending rows and plans them; `None` when nothing is pending.
+    async fn claim_and_plan(&self) -> Result<Option<Claimed>, IngressError> {
         let started = Instant::now();
         let (tx, rows) = match &self.db {
             Db::Postgres(pool) => {
@@ -190,29 +235,56 @@ impl InboxWorker {
             Db::Sqlite(_) => (None, self.claim_sqlite().await?),
         };
         if rows.is_empty() {
-            return Ok(0);
+            return Ok(None);
         }
-        let result = self.process(&rows, tx, started).await;
-        if result.is_err() && matches!(self.db, Db::Sqlite(_)) {
-            // Give the claimed rows back at once (a crash gives them back when claims expire).
+        match self.plan(&rows).await {
+            Ok(plan) => Ok(Some(Claimed {
+                started,
+                tx,
+                rows,
+                plan,
+            })),
+            Err(error) => {
+                self.release(&rows).await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Gives claimed rows back at once (SQLite; on Postgres the rollback does, and a crash
+    /// gives them back when the claims expire).
+    async fn release(&self, rows: &[(i64, Option<Vec<u8>>)]) {
+        if matches!(self.db, Db::Sqlite(_)) {
             let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
             if let Err(error) = release_sqlite(&self.db, &ids).await {
                 tracing::warn!(error = %error, "could not release claimed inbox rows");
             }
         }
+    }
+
+    /// Decides a planned batch and commits its events with the rows' deletion; returns how
+    /// many rows it handled.
+    async fn decide_and_write(&self, claimed: Claimed) -> Result<usize, IngressError> {
+        let Claimed {
+            started,
+            tx,
+            rows,
+            plan,
+        } = claimed;
+        let result = self.write(plan, tx, started).await;
+        if result.is_err() {
+            self.release(&rows).await;
+        }
         result.map(|()| rows.len())
     }
 
-    async fn process(
+    async fn write(
         &self,
-        rows: &[(i64, Option<Vec<u8>>)],
+        plan: Plan,
         tx: Option<DbTx>,
         started: Instant,
     ) -> Result<(), IngressError> {
-        let plan = self.plan(rows).await?;
-        let planned = started.elapsed();
         let (events, loaded) = self.decide_all(&plan.groups).await?;
-        let decided = started.elapsed();
         let mut tx = match tx {
             Some(tx) => tx,
             None => self.db.begin().await?,
@@ -224,14 +296,6 @@ impl InboxWorker {
             .await?;
         finish_rows(&mut tx, &plan.done, &plan.later).await?;
         tx.commit().await?;
-        tracing::debug!(
-            rows = rows.len(),
-            events = appended,
-            planned_ms = planned.as_millis() as u64,
-            decided_ms = decided.as_millis() as u64,
-            committed_ms = started.elapsed().as_millis() as u64,
-            "inbox batch"
-        );
         self.repository
             .appended(Conversation::TYPE, appended, started);
         if let Ok(mut cache) = self.conversations.lock() {
@@ -239,8 +303,15 @@ impl InboxWorker {
                 cache.put(id, state);
             }
         }
+        let rows = plan.done.len() + plan.later.len();
+        tracing::debug!(
+            rows,
+            events = appended,
+            ms = started.elapsed().as_millis() as u64,
+            "inbox batch"
+        );
         metrics::counter!("lyo_inbox_processed_total").increment(plan.done.len() as u64);
-        metrics::histogram!("lyo_inbox_batch_rows").record(rows.len() as f64);
+        metrics::histogram!("lyo_inbox_batch_rows").record(rows as f64);
         Ok(())
     }
 
