@@ -46,6 +46,27 @@ SELECT 0 AS transaction_id, position, event_id, recorded_at,
 
 const SQLITE_COUNT: &str = "SELECT count(*) FROM events WHERE position > $1";
 
+/// `read` with its payload and metadata columns replaced by `null` except for events of
+/// `aggregate_types` (identifiers from the code; quoted all the same).
+fn only_of(read: &str, aggregate_types: &[&str]) -> String {
+    let listed: Vec<String> = aggregate_types
+        .iter()
+        .map(|t| format!("'{}'", t.replace('\'', "''")))
+        .collect();
+    let condition = if listed.is_empty() {
+        "false".to_string()
+    } else {
+        format!("aggregate_type IN ({})", listed.join(", "))
+    };
+    let only =
+        |column: &str| format!("CASE WHEN {condition} THEN {column} ELSE 'null' END AS {column}");
+    read.replacen(
+        ", payload, metadata\n",
+        &format!(", {}, {}\n", only("payload"), only("metadata")),
+        1,
+    )
+}
+
 pub(crate) fn store_error(error: sqlx::Error) -> StoreError {
     match error {
         sqlx::Error::Io(_)
@@ -66,26 +87,13 @@ impl SqlEventLog {
         Self { db, signal, read }
     }
 
-    /// The same log, returning payloads only for events of `aggregate_types` (a JSON `null`
-    /// for the rest), for readers that look at nothing else.
+    /// The same log, returning payloads and metadata only for events of `aggregate_types`
+    /// (a JSON `null` for the rest), for readers that look at nothing else of them.
     pub fn with_payloads_of(&self, aggregate_types: &[&str]) -> Self {
-        // Aggregate type names are identifiers from the code; quote them all the same.
-        let listed: Vec<String> = aggregate_types
-            .iter()
-            .map(|t| format!("'{}'", t.replace('\'', "''")))
-            .collect();
-        let condition = if listed.is_empty() {
-            "false".to_string()
-        } else {
-            format!("aggregate_type IN ({})", listed.join(", "))
-        };
-        let payload = format!("CASE WHEN {condition} THEN payload ELSE 'null' END AS payload");
         Self {
             db: self.db.clone(),
             signal: self.signal.clone(),
-            read: self
-                .read
-                .replacen(", payload,", &format!(", {payload},"), 1),
+            read: only_of(&self.read, aggregate_types),
         }
     }
 
@@ -178,5 +186,22 @@ impl EventLog for SqlEventLog {
 
     fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
         self.signal.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_filtered_read_keeps_payloads_of_the_listed_types_only() {
+        for read in [PG_READ, SQLITE_READ] {
+            let filtered = only_of(read, &["Tenant"]);
+            assert!(filtered.contains(
+                "CASE WHEN aggregate_type IN ('Tenant') THEN payload ELSE 'null' END AS payload"
+            ));
+            assert!(filtered.contains("THEN metadata ELSE 'null' END AS metadata"));
+            assert!(only_of(read, &[]).contains("CASE WHEN false THEN payload"));
+        }
     }
 }
