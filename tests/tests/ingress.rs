@@ -166,7 +166,65 @@ on_both_backends!(
     a_batch_of_entries_messages_and_statuses_is_processed_whole,
     a_message_for_a_tenant_not_yet_projected_waits_instead_of_being_dropped,
     a_worker_decides_on_what_another_wrote_after_it_cached_a_conversation,
+    the_running_worker_records_every_message_once_in_sequence,
 );
+
+/// The pipelined loop of `lyo serve` (the next batch decided while the previous one commits),
+/// twice, as in two processes racing for the same conversations (conflicts, discarded
+/// pipelined batches): waves of messages, with copies, over a few customers.
+async fn the_running_worker_records_every_message_once_in_sequence(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = setup(backend, &db, &[]).await;
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let workers = [
+        tokio::spawn(s.platform.inbox_worker().run(cancel.clone())),
+        tokio::spawn(s.platform.inbox_worker().run(cancel.clone())),
+    ];
+    let customers = ["393330000101", "393330000102", "393330000103"];
+    for wave in 0..6 {
+        let mut bodies = Vec::new();
+        for n in 0..10 {
+            let id = format!("wamid.W{wave}.{n}");
+            bodies.push(text(&id, Some(customers[n % 3]), None, "ciao", now()));
+        }
+        let copies = bodies.clone();
+        for body in bodies.iter().chain(&copies) {
+            deliver(&s, body).await;
+        }
+    }
+    let events = conversation_events(&s.platform, 60).await;
+    // Nothing more arrives after a further pass.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let events_after = conversation_events(&s.platform, 60).await;
+    cancel.cancel();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    assert_eq!(events.len(), 60, "60 messages, each twice: 60 events");
+    assert_eq!(events_after.len(), 60);
+    let mut by_conversation: std::collections::HashMap<&str, Vec<i64>> = Default::default();
+    for event in &events {
+        by_conversation
+            .entry(event.aggregate_id.as_str())
+            .or_default()
+            .push(event.sequence);
+    }
+    assert_eq!(by_conversation.len(), 3);
+    let mut sizes = Vec::new();
+    for sequences in by_conversation.values_mut() {
+        sequences.sort_unstable();
+        let n = sequences.len() as i64;
+        assert_eq!(
+            *sequences,
+            (1..=n).collect::<Vec<i64>>(),
+            "no gap, no repeat"
+        );
+        sizes.push(n);
+    }
+    sizes.sort_unstable();
+    assert_eq!(sizes, [18, 18, 24]);
+    assert_eq!(pending_bodies(&s.platform.db).await, (0, 0));
+}
 
 /// Workers cache conversation states; another process may append to the same conversation
 /// meanwhile. The first worker must see that (no duplicate, no lost sequence) on its next batch.

@@ -20,6 +20,20 @@ pub struct StreamPosition {
     pub after: usize,
 }
 
+/// Events whose personal data is sealed, ready for [`EventRepository::insert_sealed`].
+#[derive(Debug)]
+pub struct SealedBatch(Vec<SerializedEvent>);
+
+impl SealedBatch {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppendError {
     #[error("another writer appended to one of the streams first")]
@@ -99,13 +113,35 @@ impl EventRepository {
         tx: &mut DbTx,
         events: Vec<SerializedEvent>,
     ) -> Result<(), AppendError> {
+        let sealed = self.seal_batch(events).await?;
+        self.insert_sealed::<A>(tx, sealed).await
+    }
+
+    /// The first half of [`Self::append_in`]: seals the events, touching no transaction (a
+    /// pipelined writer seals the next batch while the current one commits).
+    pub async fn seal_batch(
+        &self,
+        events: Vec<SerializedEvent>,
+    ) -> Result<SealedBatch, AppendError> {
         if events.is_empty() {
+            return Ok(SealedBatch(events));
+        }
+        self.seal_owned(events)
+            .await
+            .map(SealedBatch)
+            .map_err(AppendError::Persistence)
+    }
+
+    /// The second half of [`Self::append_in`].
+    pub async fn insert_sealed<A: Aggregate>(
+        &self,
+        tx: &mut DbTx,
+        sealed: SealedBatch,
+    ) -> Result<(), AppendError> {
+        let SealedBatch(sealed) = sealed;
+        if sealed.is_empty() {
             return Ok(());
         }
-        let sealed = self
-            .seal_owned(events)
-            .await
-            .map_err(AppendError::Persistence)?;
         let result = match tx {
             DbTx::Postgres(tx) => {
                 let n = sealed.len();

@@ -6,7 +6,7 @@ mod log;
 mod repository;
 mod signal;
 
-pub use batch::{AppendError, StreamPosition};
+pub use batch::{AppendError, SealedBatch, StreamPosition};
 pub(crate) use log::store_error;
 pub use log::SqlEventLog;
 pub use repository::EventRepository;

@@ -96,10 +96,10 @@ impl Loaded {
 }
 
 /// Conversation states this worker decided last, by aggregate id. An entry is taken out
-/// while a batch works on it and put back only after that batch committed, so a failed or
-/// conflicting batch leaves nothing stale behind; the worker still reads what other writers
-/// appended after the cached version before deciding. Bounded: the least recently used half is
-/// dropped when full.
+/// while a batch decides on it and put back as soon as it is decided (a pipelined next batch
+/// builds on it); if that batch does not commit, the entries it touched are forgotten, so
+/// nothing stale stays behind. The worker still reads what other writers appended after the
+/// cached version before deciding. Bounded: the least recently used half is dropped when full.
 #[derive(Debug, Default)]
 pub struct ConversationCache {
     entries: HashMap<String, (Loaded, u64)>,
@@ -126,5 +126,10 @@ impl ConversationCache {
             self.entries.retain(|_, (_, t)| *t > cut);
         }
         self.entries.insert(aggregate_id, (loaded, self.tick));
+    }
+
+    /// Forgets a conversation whose cached state may be ahead of the store.
+    pub fn forget(&mut self, aggregate_id: &str) {
+        self.entries.remove(aggregate_id);
     }
 }

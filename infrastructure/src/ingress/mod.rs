@@ -21,7 +21,7 @@ mod route;
 pub use decide::{decide, Inbound, Rejected};
 
 use crate::db::{Db, DbTx};
-use crate::event_store::{AppendError, EventRepository, StreamPosition};
+use crate::event_store::{AppendError, EventRepository, SealedBatch, StreamPosition};
 use crate::identity::SqlSubjectDirectory;
 use crate::pii::MasterKey;
 use crate::projection::SqlTenantDirectory;
@@ -99,12 +99,16 @@ fn now_ms() -> i64 {
         .unwrap_or_default()
 }
 
-/// A batch claimed and planned, not decided yet (its Postgres transaction holds its rows).
-struct Claimed {
+/// A batch claimed, decided and sealed, not yet written (its Postgres transaction holds its
+/// rows).
+struct Decided {
     started: Instant,
     tx: Option<DbTx>,
     rows: Vec<(i64, Option<Vec<u8>>)>,
     plan: Plan,
+    sealed: SealedBatch,
+    /// Conversations whose decided states are in the cache ahead of the commit.
+    touched: Vec<String>,
 }
 
 /// What a batch turned its rows into.
@@ -143,14 +147,15 @@ impl InboxWorker {
     }
 
     /// Runs until `cancel`, waking when the inbox stores something (or every second).
-    /// Pipelined: while one batch is being written and committed, the next one is claimed,
-    /// opened, parsed and routed; it is decided only after that commit (so it sees it).
+    /// Pipelined: while one batch is inserted and committed, the next one is claimed, parsed,
+    /// decided (on top of the first one's states) and sealed. It is committed only if the first
+    /// one was; otherwise it is discarded and decided again.
     pub async fn run(self, cancel: CancellationToken) {
-        let mut next: Option<Claimed> = None;
+        let mut next: Option<Decided> = None;
         while !cancel.is_cancelled() {
             let current = match next.take() {
-                Some(claimed) => Ok(Some(claimed)),
-                None => self.claim_and_plan().await,
+                Some(decided) => Ok(Some(decided)),
+                None => self.prepare().await,
             };
             let failed = match current {
                 Ok(None) => {
@@ -161,29 +166,24 @@ impl InboxWorker {
                     }
                     continue;
                 }
-                Ok(Some(claimed)) => {
-                    let (written, upcoming) =
-                        tokio::join!(self.decide_and_write(claimed), self.claim_and_plan());
-                    match upcoming {
-                        Ok(upcoming) => next = upcoming,
-                        Err(error) => {
-                            tracing::error!(error = %lyo_application::error_chain(&error), "inbox batch failed; retrying");
+                Ok(Some(decided)) => {
+                    let (committed, upcoming) = tokio::join!(self.commit(decided), self.prepare());
+                    match (committed, upcoming) {
+                        (Ok(_), Ok(upcoming)) => {
+                            next = upcoming;
+                            false
                         }
-                    }
-                    match written {
-                        Ok(_) => false,
-                        // Decided again on fresh state with the next batch.
-                        Err(IngressError::Conflict) => false,
-                        Err(error) => {
-                            tracing::error!(error = %lyo_application::error_chain(&error), "inbox batch failed; retrying");
-                            true
+                        (Ok(_), Err(error)) | (Err(error), Ok(None)) => self.failed(&error),
+                        (Err(error), upcoming) => {
+                            // The next batch was decided on top of this one: decide it again.
+                            if let Ok(Some(upcoming)) = upcoming {
+                                self.discard(upcoming).await;
+                            }
+                            self.failed(&error)
                         }
                     }
                 }
-                Err(error) => {
-                    tracing::error!(error = %lyo_application::error_chain(&error), "inbox batch failed; retrying");
-                    true
-                }
+                Err(error) => self.failed(&error),
             };
             if failed {
                 tokio::select! {
@@ -192,9 +192,18 @@ impl InboxWorker {
                 }
             }
         }
-        if let Some(claimed) = next {
-            self.release(&claimed.rows).await;
+        if let Some(decided) = next {
+            self.discard(decided).await;
         }
+    }
+
+    /// Logs a failed batch; whether to pause before the next (a conflict is retried at once).
+    fn failed(&self, error: &IngressError) -> bool {
+        if matches!(error, IngressError::Conflict) {
+            return false;
+        }
+        tracing::error!(error = %lyo_application::error_chain(error), "inbox batch failed; retrying");
+        true
     }
 
     /// Processes everything pending now; returns how many deliveries. For tests and tools.
@@ -212,9 +221,9 @@ impl InboxWorker {
     async fn drain_once(&self) -> Result<usize, IngressError> {
         let mut attempts = 1;
         loop {
-            let result = match self.claim_and_plan().await? {
+            let result = match self.prepare().await? {
                 None => return Ok(0),
-                Some(claimed) => self.decide_and_write(claimed).await,
+                Some(decided) => self.commit(decided).await,
             };
             match result {
                 Err(IngressError::Conflict) if attempts < CONFLICT_ATTEMPTS => attempts += 1,
@@ -223,8 +232,10 @@ impl InboxWorker {
         }
     }
 
-    /// Claims pending rows and plans them; `None` when nothing is pending.
-    async fn claim_and_plan(&self) -> Result<Option<Claimed>, IngressError> {
+    /// Claims, plans, decides and seals a batch; `None` when nothing is pending. The decided
+    /// states go into the cache at once (so a pipelined next batch builds on them) and are
+    /// forgotten again if the batch does not commit.
+    async fn prepare(&self) -> Result<Option<Decided>, IngressError> {
         let started = Instant::now();
         let (tx, rows) = match &self.db {
             Db::Postgres(pool) => {
@@ -237,16 +248,91 @@ impl InboxWorker {
         if rows.is_empty() {
             return Ok(None);
         }
-        match self.plan(&rows).await {
-            Ok(plan) => Ok(Some(Claimed {
-                started,
-                tx,
-                rows,
-                plan,
-            })),
+        let decided = async {
+            let plan = self.plan(&rows).await?;
+            let (events, loaded) = self.decide_all(&plan.groups).await?;
+            let sealed = self.repository.seal_batch(events).await?;
+            Ok::<_, IngressError>((plan, sealed, loaded))
+        }
+        .await;
+        let (plan, sealed, loaded) = match decided {
+            Ok(decided) => decided,
             Err(error) => {
                 self.release(&rows).await;
-                Err(error)
+                return Err(error);
+            }
+        };
+        let mut touched = Vec::with_capacity(loaded.len());
+        if let Ok(mut cache) = self.conversations.lock() {
+            for (id, state) in loaded {
+                touched.push(id.clone());
+                cache.put(id, state);
+            }
+        }
+        Ok(Some(Decided {
+            started,
+            tx,
+            rows,
+            plan,
+            sealed,
+            touched,
+        }))
+    }
+
+    /// Inserts a decided batch's events and deletes its rows in one transaction; returns how
+    /// many rows it handled.
+    async fn commit(&self, decided: Decided) -> Result<usize, IngressError> {
+        let Decided {
+            started,
+            tx,
+            rows,
+            plan,
+            sealed,
+            touched,
+        } = decided;
+        let appended = sealed.len();
+        let result = async {
+            let mut tx = match tx {
+                Some(tx) => tx,
+                None => self.db.begin().await?,
+            };
+            self.repository
+                .insert_sealed::<Conversation>(&mut tx, sealed)
+                .await?;
+            finish_rows(&mut tx, &plan.done, &plan.later).await?;
+            tx.commit().await?;
+            Ok::<_, IngressError>(())
+        }
+        .await;
+        if let Err(error) = result {
+            self.forget(&touched);
+            self.release(&rows).await;
+            return Err(error);
+        }
+        self.repository
+            .appended(Conversation::TYPE, appended, started);
+        tracing::debug!(
+            rows = rows.len(),
+            events = appended,
+            ms = started.elapsed().as_millis() as u64,
+            "inbox batch"
+        );
+        metrics::counter!("lyo_inbox_processed_total").increment(plan.done.len() as u64);
+        metrics::histogram!("lyo_inbox_batch_rows").record(rows.len() as f64);
+        Ok(rows.len())
+    }
+
+    /// Drops a decided batch that must not commit: its rows go back, its states are forgotten.
+    async fn discard(&self, decided: Decided) {
+        self.forget(&decided.touched);
+        self.release(&decided.rows).await;
+        // Dropping the transaction rolls it back (Postgres: the rows are unlocked).
+    }
+
+    fn forget(&self, conversations: &[String]) {
+        if let Ok(mut cache) = self.conversations.lock() {
+            for id in conversations {
+                cache.forget(id);
             }
         }
     }
@@ -260,59 +346,6 @@ impl InboxWorker {
                 tracing::warn!(error = %error, "could not release claimed inbox rows");
             }
         }
-    }
-
-    /// Decides a planned batch and commits its events with the rows' deletion; returns how
-    /// many rows it handled.
-    async fn decide_and_write(&self, claimed: Claimed) -> Result<usize, IngressError> {
-        let Claimed {
-            started,
-            tx,
-            rows,
-            plan,
-        } = claimed;
-        let result = self.write(plan, tx, started).await;
-        if result.is_err() {
-            self.release(&rows).await;
-        }
-        result.map(|()| rows.len())
-    }
-
-    async fn write(
-        &self,
-        plan: Plan,
-        tx: Option<DbTx>,
-        started: Instant,
-    ) -> Result<(), IngressError> {
-        let (events, loaded) = self.decide_all(&plan.groups).await?;
-        let mut tx = match tx {
-            Some(tx) => tx,
-            None => self.db.begin().await?,
-        };
-        // States are put back only after the commit: on any failure they are reloaded.
-        let appended = events.len();
-        self.repository
-            .append_in::<Conversation>(&mut tx, events)
-            .await?;
-        finish_rows(&mut tx, &plan.done, &plan.later).await?;
-        tx.commit().await?;
-        self.repository
-            .appended(Conversation::TYPE, appended, started);
-        if let Ok(mut cache) = self.conversations.lock() {
-            for (id, state) in loaded {
-                cache.put(id, state);
-            }
-        }
-        let rows = plan.done.len() + plan.later.len();
-        tracing::debug!(
-            rows,
-            events = appended,
-            ms = started.elapsed().as_millis() as u64,
-            "inbox batch"
-        );
-        metrics::counter!("lyo_inbox_processed_total").increment(plan.done.len() as u64);
-        metrics::histogram!("lyo_inbox_batch_rows").record(rows as f64);
-        Ok(())
     }
 
     /// Loads every conversation of the batch once and decides its commands; returns the events
