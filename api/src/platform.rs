@@ -29,6 +29,8 @@ pub struct Platform {
     pub db: Db,
     pub repository: EventRepository,
     pub log: Arc<dyn EventLog>,
+    /// The same log, for readers that need only some payloads.
+    sql_log: SqlEventLog,
     pub leases: Arc<dyn LeaseStore>,
     pub projectors: Vec<Arc<dyn Projector>>,
     pub tenants: Arc<Tenants>,
@@ -48,6 +50,9 @@ pub struct Platform {
 
 /// Writer tasks of the webhook inbox: while one commits, the next batch gathers (ADR 0005).
 const INBOX_WRITERS: usize = 2;
+
+/// Inbox rows the worker turns into events per transaction (ADR 0007).
+const INBOX_BATCH: u32 = 500;
 
 /// Whether to apply migrations while opening.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +81,8 @@ impl Platform {
             PiiVault::new(db.clone(), master_key.clone()),
             signal.clone(),
         );
-        let log: Arc<dyn EventLog> = Arc::new(SqlEventLog::new(db.clone(), signal));
+        let sql_log = SqlEventLog::new(db.clone(), signal);
+        let log: Arc<dyn EventLog> = Arc::new(sql_log.clone());
         let leases: Arc<dyn LeaseStore> = Arc::new(SqlLeaseStore::new(db.clone()));
         let inbox_stored = Arc::new(tokio::sync::Notify::new());
         let inbox = lyo_infrastructure::inbox::WebhookInbox::start(
@@ -109,6 +115,7 @@ impl Platform {
                 db,
                 repository,
                 log,
+                sql_log,
                 leases,
                 projectors,
                 tenants,
@@ -136,9 +143,14 @@ impl Platform {
     }
 
     pub fn runner(&self, projector: Arc<dyn Projector>) -> ProjectionRunner {
+        let log: Arc<dyn EventLog> =
+            match lyo_infrastructure::projection::payloads_read_by(projector.name()) {
+                Some(types) => Arc::new(self.sql_log.with_payloads_of(types)),
+                None => self.log.clone(),
+            };
         ProjectionRunner::new(
             projector,
-            self.log.clone(),
+            log,
             self.leases.clone(),
             RunnerConfig {
                 batch_size: self.settings.projector_batch_size,
@@ -155,21 +167,24 @@ impl Platform {
             self.db.clone(),
             self.master_key.clone(),
             self.repository.clone(),
-            self.directory.clone(),
-            self.projectors
-                .iter()
-                .find(|p| p.name() == lyo_infrastructure::projection::TENANT_DIRECTORY)
-                .cloned()
-                .expect("all_projectors includes the tenant directory"),
+            lyo_infrastructure::ingress::TenantSources {
+                directory: self.directory.clone(),
+                directory_projector: self
+                    .projectors
+                    .iter()
+                    .find(|p| p.name() == lyo_infrastructure::projection::TENANT_DIRECTORY)
+                    .cloned()
+                    .expect("all_projectors includes the tenant directory"),
+                configs: self.tenant_configs.clone(),
+            },
             lyo_infrastructure::ingress::IngressConfig {
                 max_age: self.settings.max_message_age,
                 per_customer_per_minute: self.settings.rate_customer_per_minute,
                 per_tenant_per_minute: self.settings.rate_tenant_per_minute,
-                batch: 50,
+                batch: INBOX_BATCH,
                 claim_for: std::time::Duration::from_secs(60),
             },
             self.inbox_stored.clone(),
-            self.tenant_configs.clone(),
         )
     }
 

@@ -1,25 +1,46 @@
 //! Customer identities -> subjects (issue 3's identity rule): key the subject on Meta's
 //! business-scoped user id when present, else on the phone number, and link the two when a
 //! message shows both. Identifiers are stored as keyed digests only.
+//!
+//! A digest, once linked to a subject, never changes (links are only ever inserted), so this
+//! process caches digest -> subject (digests only, never the identifiers) and resolves a whole
+//! batch of customers with one look-up of the digests it has not seen yet.
 
 use crate::db::Db;
 use crate::pii::MasterKey;
 use lyo_domain::ids::{SubjectId, TenantId};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Cached links at most; beyond that the cache starts over.
+const CACHE_MAX: usize = 200_000;
 
 #[derive(Clone, Debug)]
 pub struct SqlSubjectDirectory {
     db: Db,
     master: MasterKey,
+    /// (tenant, identifier digest) -> subject, as stored.
+    links: Arc<Mutex<HashMap<(TenantId, String), SubjectId>>>,
 }
 
-const SELECT: &str =
-    "SELECT subject_id FROM customer_identities WHERE tenant_id = $1 AND identifier_digest = $2";
+/// A customer as a message or status names them: Meta's user id and/or phone number.
+#[derive(Debug, Clone, Copy)]
+pub struct CustomerIds<'a> {
+    pub tenant: TenantId,
+    pub user_id: Option<&'a str>,
+    pub wa_id: Option<&'a str>,
+}
+
 const INSERT: &str = "INSERT INTO customer_identities (tenant_id, identifier_digest, subject_id)
                       VALUES ($1, $2, $3) ON CONFLICT (tenant_id, identifier_digest) DO NOTHING";
 
 impl SqlSubjectDirectory {
     pub fn new(db: Db, master: MasterKey) -> Self {
-        Self { db, master }
+        Self {
+            db,
+            master,
+            links: Arc::default(),
+        }
     }
 
     /// The subject for a customer known by `user_id` and/or `wa_id` (at least one), created on
@@ -30,71 +51,196 @@ impl SqlSubjectDirectory {
         user_id: Option<&str>,
         wa_id: Option<&str>,
     ) -> Result<Option<SubjectId>, sqlx::Error> {
-        let digests: Vec<String> = [("user_id", user_id), ("wa_id", wa_id)]
-            .into_iter()
-            .filter_map(|(kind, value)| {
-                value.map(|v| self.master.identifier_digest(&format!("{kind}:{v}")))
+        let resolved = self
+            .resolve_many(&[CustomerIds {
+                tenant,
+                user_id,
+                wa_id,
+            }])
+            .await?;
+        Ok(resolved.into_iter().next().flatten())
+    }
+
+    /// [`Self::resolve`] for many customers at once, in order (a later customer sees the links
+    /// an earlier one made). Known digests cost no query; unknown ones one query per tenant,
+    /// and all new links one insert (one commit) plus one read-back per round.
+    pub async fn resolve_many(
+        &self,
+        customers: &[CustomerIds<'_>],
+    ) -> Result<Vec<Option<SubjectId>>, sqlx::Error> {
+        // The primary identifier first: the user id when there is one.
+        let digests: Vec<Vec<(TenantId, String)>> = customers
+            .iter()
+            .map(|c| {
+                [("user_id", c.user_id), ("wa_id", c.wa_id)]
+                    .into_iter()
+                    .filter_map(|(kind, value)| {
+                        value.map(|v| {
+                            let digest = self.master.identifier_digest(&format!("{kind}:{v}"));
+                            (c.tenant, digest)
+                        })
+                    })
+                    .collect()
             })
             .collect();
-        let Some(primary) = digests.first() else {
-            return Ok(None);
-        };
-        let tenant = tenant.to_string();
-        let mut subject = None;
-        for digest in &digests {
-            if let Some(found) = self.lookup(&tenant, digest).await? {
-                subject = Some(found);
-                break;
+        // What is stored, as far as this call knows.
+        let mut stored: HashMap<(TenantId, String), SubjectId> = HashMap::new();
+        let mut missing: HashMap<TenantId, Vec<String>> = HashMap::new();
+        if let Ok(links) = self.links.lock() {
+            for key in digests.iter().flatten() {
+                match links.get(key) {
+                    Some(subject) => {
+                        stored.insert(key.clone(), *subject);
+                    }
+                    None => missing.entry(key.0).or_default().push(key.1.clone()),
+                }
             }
         }
-        let subject = match subject {
-            Some(subject) => subject,
-            None => {
-                // First sight: claim the primary identifier; a concurrent claim may win.
-                self.link(&tenant, primary, &SubjectId::new().to_string())
-                    .await?;
-                self.lookup(&tenant, primary)
-                    .await?
-                    .ok_or_else(|| sqlx::Error::RowNotFound)?
+        for (tenant, digests) in missing {
+            for (digest, subject) in self.lookup_many(tenant, &digests).await? {
+                stored.insert((tenant, digest), subject);
             }
-        };
-        for digest in &digests {
-            self.link(&tenant, digest, &subject).await?;
         }
-        Ok(subject.parse().ok())
+        // Rounds: decide locally, store the new links, read back what won. A concurrent
+        // process linking the same identifiers makes another round; ours then sees its links.
+        for _ in 0..3 {
+            let mut known = stored.clone();
+            let mut new_links: Vec<(TenantId, String, SubjectId)> = Vec::new();
+            let mut resolved = Vec::with_capacity(customers.len());
+            for keys in &digests {
+                if keys.is_empty() {
+                    resolved.push(None);
+                    continue;
+                }
+                let subject = keys
+                    .iter()
+                    .find_map(|k| known.get(k).copied())
+                    .unwrap_or_else(SubjectId::new);
+                for key in keys {
+                    if !known.contains_key(key) {
+                        known.insert(key.clone(), subject);
+                        new_links.push((key.0, key.1.clone(), subject));
+                    }
+                }
+                resolved.push(Some(subject));
+            }
+            if new_links.is_empty() {
+                self.remember(stored);
+                return Ok(resolved);
+            }
+            self.insert_links(&new_links).await?;
+            let mut all_ours = true;
+            let mut by_tenant: HashMap<TenantId, Vec<String>> = HashMap::new();
+            for (tenant, digest, _) in &new_links {
+                by_tenant.entry(*tenant).or_default().push(digest.clone());
+            }
+            for (tenant, digests) in by_tenant {
+                for (digest, subject) in self.lookup_many(tenant, &digests).await? {
+                    stored.insert((tenant, digest), subject);
+                }
+            }
+            for (tenant, digest, subject) in &new_links {
+                if stored.get(&(*tenant, digest.clone())) != Some(subject) {
+                    all_ours = false;
+                }
+            }
+            if all_ours {
+                self.remember(stored);
+                return Ok(resolved);
+            }
+        }
+        Err(sqlx::Error::Protocol(
+            "customer identities kept changing while being linked".into(),
+        ))
     }
 
-    async fn lookup(&self, tenant: &str, digest: &str) -> Result<Option<String>, sqlx::Error> {
+    fn remember(&self, stored: HashMap<(TenantId, String), SubjectId>) {
+        if let Ok(mut links) = self.links.lock() {
+            if links.len() + stored.len() > CACHE_MAX {
+                links.clear();
+            }
+            links.extend(stored);
+        }
+    }
+
+    /// Inserts links, keeping any that exist already, in one statement per chunk.
+    async fn insert_links(
+        &self,
+        links: &[(TenantId, String, SubjectId)],
+    ) -> Result<(), sqlx::Error> {
         match &self.db {
             Db::Postgres(pool) => {
-                sqlx::query_scalar(SELECT)
-                    .bind(tenant)
-                    .bind(digest)
-                    .fetch_optional(pool)
-                    .await
+                let tenants: Vec<String> = links.iter().map(|l| l.0.to_string()).collect();
+                let digests: Vec<&str> = links.iter().map(|l| l.1.as_str()).collect();
+                let subjects: Vec<String> = links.iter().map(|l| l.2.to_string()).collect();
+                sqlx::query(
+                    "INSERT INTO customer_identities (tenant_id, identifier_digest, subject_id)
+                     SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+                     ON CONFLICT (tenant_id, identifier_digest) DO NOTHING",
+                )
+                .bind(tenants)
+                .bind(digests)
+                .bind(subjects)
+                .execute(pool)
+                .await?;
             }
             Db::Sqlite(pool) => {
-                sqlx::query_scalar(SELECT)
-                    .bind(tenant)
-                    .bind(digest)
-                    .fetch_optional(pool)
-                    .await
+                let mut tx = pool.begin().await?;
+                for (tenant, digest, subject) in links {
+                    sqlx::query(INSERT)
+                        .bind(tenant.to_string())
+                        .bind(digest)
+                        .bind(subject.to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
             }
         }
+        Ok(())
     }
 
-    async fn link(&self, tenant: &str, digest: &str, subject: &str) -> Result<(), sqlx::Error> {
-        use crate::db::Arg;
-        self.db
-            .execute(
-                INSERT,
-                &[
-                    Arg::Text(tenant.into()),
-                    Arg::Text(digest.into()),
-                    Arg::Text(subject.into()),
-                ],
-            )
-            .await
-            .map(|_| ())
+    /// The stored subjects of some digests of one tenant, in one query.
+    async fn lookup_many(
+        &self,
+        tenant: TenantId,
+        digests: &[String],
+    ) -> Result<Vec<(String, SubjectId)>, sqlx::Error> {
+        let tenant = tenant.to_string();
+        let rows: Vec<(String, String)> = match &self.db {
+            Db::Postgres(pool) => {
+                sqlx::query_as(
+                    "SELECT identifier_digest, subject_id FROM customer_identities
+                      WHERE tenant_id = $1 AND identifier_digest = ANY($2)",
+                )
+                .bind(&tenant)
+                .bind(digests)
+                .fetch_all(pool)
+                .await?
+            }
+            Db::Sqlite(pool) => {
+                let mut rows = Vec::new();
+                // Bounded by SQLite's variable limit.
+                for chunk in digests.chunks(500) {
+                    let placeholders: Vec<String> =
+                        (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+                    let sql = format!(
+                        "SELECT identifier_digest, subject_id FROM customer_identities
+                          WHERE tenant_id = $1 AND identifier_digest IN ({})",
+                        placeholders.join(", ")
+                    );
+                    let mut query = sqlx::query_as(&sql).bind(&tenant);
+                    for digest in chunk {
+                        query = query.bind(digest);
+                    }
+                    rows.extend(query.fetch_all(pool).await?);
+                }
+                rows
+            }
+        };
+        Ok(rows
+            .into_iter()
+            .filter_map(|(digest, subject)| Some((digest, subject.parse().ok()?)))
+            .collect())
     }
 }

@@ -95,19 +95,20 @@ async fn writer(
             batch
         };
         metrics::histogram!("lyo_inbox_batch_size").record(batch.len() as f64);
-        let bodies: Vec<Vec<u8>> = batch.iter().map(|p| p.sealed.clone()).collect();
+        let (bodies, waiting): (Vec<Vec<u8>>, Vec<_>) =
+            batch.into_iter().map(|p| (p.sealed, p.done)).unzip();
         match insert(&db, bodies).await {
             Ok(ids) => {
                 stored.notify_one();
-                for (pending, id) in batch.into_iter().zip(ids) {
-                    let _ = pending.done.send(Ok(id));
+                for (done, id) in waiting.into_iter().zip(ids) {
+                    let _ = done.send(Ok(id));
                 }
             }
             Err(error) => {
                 tracing::warn!(error = %error, "could not store webhook deliveries");
                 let error = Arc::new(error);
-                for pending in batch {
-                    let _ = pending.done.send(Err(InboxError::Database(error.clone())));
+                for done in waiting {
+                    let _ = done.send(Err(InboxError::Database(error.clone())));
                 }
             }
         }

@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used)]
 
 use hmac::{Hmac, Mac};
-use lyo_infrastructure::whatsapp::{parse_delivery, verify_signature, Delivery, EnvelopeError};
+use lyo_infrastructure::whatsapp::{
+    envelope_phone_number_ids, parse_delivery, verify_signature, Delivery, EnvelopeError,
+};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -179,6 +181,21 @@ proptest! {
         let _ = format!("{delivery:?}");
         for (_, message) in delivery.messages() {
             let _ = (message.customer_key(), message.identity_link(), message.content.kind());
+        }
+    }
+
+    /// The webhook acknowledges on the light check; the worker parses fully later. They must
+    /// agree on every body, or an acknowledged delivery could never be processed.
+    #[test]
+    fn the_acknowledgement_check_agrees_with_the_full_parser(
+        value in prop_oneof![envelope(), json_value()],
+        bytes in proptest::collection::vec(any::<u8>(), 0..256),
+    ) {
+        for body in [serde_json::to_vec(&value).unwrap(), bytes] {
+            let full = parse_delivery(&body).map(|d| {
+                d.phone_number_ids().into_iter().map(str::to_owned).collect::<Vec<_>>()
+            });
+            prop_assert_eq!(envelope_phone_number_ids(&body), full);
         }
     }
 

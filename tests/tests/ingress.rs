@@ -139,11 +139,12 @@ async fn conversation_events(platform: &Platform, at_least: usize) -> Vec<Record
 }
 
 async fn pending_bodies(db: &Db) -> (i64, i64) {
-    const SQL: &str = "SELECT count(*) FILTER (WHERE processed_at IS NULL), count(body_sealed) FROM webhook_inbox";
-    const SQLITE: &str = "SELECT sum(processed_at IS NULL), count(body_sealed) FROM webhook_inbox";
+    // Processed rows are deleted, bodies with them; a pending one keeps its sealed body.
+    const SQL: &str = "SELECT (SELECT count(*) FROM webhook_inbox WHERE processed_at IS NULL),
+                              (SELECT count(body_sealed) FROM webhook_inbox)";
     match db {
         Db::Postgres(pool) => sqlx::query_as(SQL).fetch_one(pool).await.unwrap(),
-        Db::Sqlite(pool) => sqlx::query_as(SQLITE).fetch_one(pool).await.unwrap(),
+        Db::Sqlite(pool) => sqlx::query_as(SQL).fetch_one(pool).await.unwrap(),
     }
 }
 
@@ -166,7 +167,95 @@ on_both_backends!(
     a_delivery_for_an_unknown_number_records_nothing,
     a_batch_of_entries_messages_and_statuses_is_processed_whole,
     a_message_for_a_tenant_not_yet_projected_waits_instead_of_being_dropped,
+    a_worker_decides_on_what_another_wrote_after_it_cached_a_conversation,
+    the_running_worker_records_every_message_once_in_sequence,
 );
+
+/// The pipelined loop of `lyo serve` (the next batch decided while the previous one commits),
+/// twice, as in two processes racing for the same conversations (conflicts, discarded
+/// pipelined batches): waves of messages, with copies, over a few customers.
+async fn the_running_worker_records_every_message_once_in_sequence(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = setup(backend, &db, &[]).await;
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let workers = [
+        tokio::spawn(s.platform.inbox_worker().run(cancel.clone())),
+        tokio::spawn(s.platform.inbox_worker().run(cancel.clone())),
+    ];
+    let customers = ["393330000101", "393330000102", "393330000103"];
+    for wave in 0..6 {
+        let mut bodies = Vec::new();
+        for n in 0..10 {
+            let id = format!("wamid.W{wave}.{n}");
+            bodies.push(text(&id, Some(customers[n % 3]), None, "ciao", now()));
+        }
+        let copies = bodies.clone();
+        for body in bodies.iter().chain(&copies) {
+            deliver(&s, body).await;
+        }
+    }
+    let events = conversation_events(&s.platform, 60).await;
+    // Nothing more arrives after a further pass.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let events_after = conversation_events(&s.platform, 60).await;
+    cancel.cancel();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    assert_eq!(events.len(), 60, "60 messages, each twice: 60 events");
+    assert_eq!(events_after.len(), 60);
+    let mut by_conversation: std::collections::HashMap<&str, Vec<i64>> = Default::default();
+    for event in &events {
+        by_conversation
+            .entry(event.aggregate_id.as_str())
+            .or_default()
+            .push(event.sequence);
+    }
+    assert_eq!(by_conversation.len(), 3);
+    let mut sizes = Vec::new();
+    for sequences in by_conversation.values_mut() {
+        sequences.sort_unstable();
+        let n = sequences.len() as i64;
+        assert_eq!(
+            *sequences,
+            (1..=n).collect::<Vec<i64>>(),
+            "no gap, no repeat"
+        );
+        sizes.push(n);
+    }
+    sizes.sort_unstable();
+    assert_eq!(sizes, [18, 18, 24]);
+    assert_eq!(pending_bodies(&s.platform.db).await, (0, 0));
+}
+
+/// Workers cache conversation states; another process may append to the same conversation
+/// meanwhile. The first worker must see that (no duplicate, no lost sequence) on its next batch.
+async fn a_worker_decides_on_what_another_wrote_after_it_cached_a_conversation(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = setup(backend, &db, &[]).await;
+    let (first, second) = (s.platform.inbox_worker(), s.platform.inbox_worker());
+    let m = |id: &str| text(id, Some("393330000042"), None, "ciao", now());
+    deliver(&s, &m("wamid.C1")).await;
+    assert_eq!(first.drain().await.unwrap(), 1);
+    deliver(&s, &m("wamid.C2")).await;
+    assert_eq!(second.drain().await.unwrap(), 1, "the other process");
+    // A copy of what the other one recorded, and something new, in one batch.
+    deliver(&s, &m("wamid.C2")).await;
+    deliver(&s, &m("wamid.C3")).await;
+    assert_eq!(first.drain().await.unwrap(), 2);
+    let events = conversation_events(&s.platform, 3).await;
+    let sequences: Vec<i64> = events.iter().map(|e| e.sequence).collect();
+    assert_eq!(sequences, [1, 2, 3], "one event per message, in order");
+    let ids: Vec<String> = opened(&s.platform, &events[0].aggregate_id)
+        .await
+        .into_iter()
+        .map(|e| match e {
+            ConversationEvent::MessageReceived(m) => m.message_id,
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(ids, ["wamid.C1", "wamid.C2", "wamid.C3"]);
+}
 
 async fn a_message_for_a_tenant_not_yet_projected_waits_instead_of_being_dropped(backend: Backend) {
     let db = TestDb::migrated(backend).await;

@@ -17,7 +17,7 @@ use lyo_infrastructure::inbox::WebhookInbox;
 use lyo_infrastructure::pii::MasterKey;
 use lyo_infrastructure::projection::SqlTenantDirectory;
 use lyo_infrastructure::whatsapp::{
-    parse_delivery, verify_signature, SignatureError, SIGNATURE_HEADER,
+    envelope_phone_number_ids, verify_signature, SignatureError, SIGNATURE_HEADER,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -158,8 +158,9 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     if let Err(error) = webhook.verify(signature, &body).await {
         return answer(StatusCode::UNAUTHORIZED, "unauthorized", &error.to_string());
     }
-    let delivery = match parse_delivery(&body) {
-        Ok(delivery) => delivery,
+    // Only the envelope's shape and its phone number ids here; the worker normalises the rest.
+    let phone_number_ids = match envelope_phone_number_ids(&body) {
+        Ok(ids) => ids,
         Err(error) => return answer(StatusCode::BAD_REQUEST, "bad_request", &error.to_string()),
     };
     if let Err(error) = webhook.inbox.store(&body).await {
@@ -174,7 +175,7 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
         return response;
     }
-    for phone_number_id in delivery.phone_number_ids() {
+    for phone_number_id in &phone_number_ids {
         // Cached lookups; a phone number id identifies a business line, not a person.
         if let Ok(None) = webhook
             .directory

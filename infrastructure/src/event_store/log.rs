@@ -18,6 +18,8 @@ use uuid::Uuid;
 pub struct SqlEventLog {
     db: Db,
     signal: AppendSignal,
+    /// The read statement: all payloads, or only those of some aggregate types.
+    read: String,
 }
 
 const PG_READ: &str = "
@@ -44,6 +46,27 @@ SELECT 0 AS transaction_id, position, event_id, recorded_at,
 
 const SQLITE_COUNT: &str = "SELECT count(*) FROM events WHERE position > $1";
 
+/// `read` with its payload and metadata columns replaced by `null` except for events of
+/// `aggregate_types` (identifiers from the code; quoted all the same).
+fn only_of(read: &str, aggregate_types: &[&str]) -> String {
+    let listed: Vec<String> = aggregate_types
+        .iter()
+        .map(|t| format!("'{}'", t.replace('\'', "''")))
+        .collect();
+    let condition = if listed.is_empty() {
+        "false".to_string()
+    } else {
+        format!("aggregate_type IN ({})", listed.join(", "))
+    };
+    let only =
+        |column: &str| format!("CASE WHEN {condition} THEN {column} ELSE 'null' END AS {column}");
+    read.replacen(
+        ", payload, metadata\n",
+        &format!(", {}, {}\n", only("payload"), only("metadata")),
+        1,
+    )
+}
+
 pub(crate) fn store_error(error: sqlx::Error) -> StoreError {
     match error {
         sqlx::Error::Io(_)
@@ -56,7 +79,22 @@ pub(crate) fn store_error(error: sqlx::Error) -> StoreError {
 
 impl SqlEventLog {
     pub fn new(db: Db, signal: AppendSignal) -> Self {
-        Self { db, signal }
+        let read = match db {
+            Db::Postgres(_) => PG_READ,
+            Db::Sqlite(_) => SQLITE_READ,
+        }
+        .to_string();
+        Self { db, signal, read }
+    }
+
+    /// The same log, returning payloads and metadata only for events of `aggregate_types`
+    /// (a JSON `null` for the rest), for readers that look at nothing else of them.
+    pub fn with_payloads_of(&self, aggregate_types: &[&str]) -> Self {
+        Self {
+            db: self.db.clone(),
+            signal: self.signal.clone(),
+            read: only_of(&self.read, aggregate_types),
+        }
     }
 
     fn decode<R: Row>(row: &R, event_id: Uuid) -> Result<RecordedEvent, sqlx::Error>
@@ -94,7 +132,7 @@ impl EventLog for SqlEventLog {
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         match &self.db {
             Db::Postgres(pool) => {
-                let rows = sqlx::query(PG_READ)
+                let rows = sqlx::query(&self.read)
                     .bind(after.transaction_id.to_string())
                     .bind(after.position)
                     .bind(i64::from(limit))
@@ -107,7 +145,7 @@ impl EventLog for SqlEventLog {
                     .map_err(store_error)
             }
             Db::Sqlite(pool) => {
-                let rows = sqlx::query(SQLITE_READ)
+                let rows = sqlx::query(&self.read)
                     .bind(after.position)
                     .bind(i64::from(limit))
                     .fetch_all(pool)
@@ -148,5 +186,22 @@ impl EventLog for SqlEventLog {
 
     fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
         self.signal.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_filtered_read_keeps_payloads_of_the_listed_types_only() {
+        for read in [PG_READ, SQLITE_READ] {
+            let filtered = only_of(read, &["Tenant"]);
+            assert!(filtered.contains(
+                "CASE WHEN aggregate_type IN ('Tenant') THEN payload ELSE 'null' END AS payload"
+            ));
+            assert!(filtered.contains("THEN metadata ELSE 'null' END AS metadata"));
+            assert!(only_of(read, &[]).contains("CASE WHEN false THEN payload"));
+        }
     }
 }

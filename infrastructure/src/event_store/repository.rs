@@ -36,6 +36,21 @@ pub struct EventRepository {
     inner: Arc<Inner>,
 }
 
+impl EventRepository {
+    /// Wakes readers of the global log and counts `n` appended events of `aggregate_type`;
+    /// call after a commit that appended events without [`PersistedEventRepository::persist`].
+    pub fn appended(&self, aggregate_type: &'static str, n: usize, started: std::time::Instant) {
+        if n == 0 {
+            return;
+        }
+        self.inner.signal.appended();
+        metrics::counter!("lyo_events_appended_total", "aggregate_type" => aggregate_type)
+            .increment(n as u64);
+        metrics::histogram!("lyo_event_append_duration_seconds", "aggregate_type" => aggregate_type)
+            .record(started.elapsed().as_secs_f64());
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 struct Refused(&'static str);
@@ -52,9 +67,9 @@ fn pii_error(error: PiiError) -> PersistenceError {
 }
 
 /// SQLite extended code for a UNIQUE constraint violation.
-const SQLITE_CONSTRAINT_UNIQUE: &str = "2067";
+pub(super) const SQLITE_CONSTRAINT_UNIQUE: &str = "2067";
 
-fn is_sqlite_unique_violation(error: &PersistenceError) -> bool {
+pub(super) fn is_sqlite_unique_violation(error: &PersistenceError) -> bool {
     let PersistenceError::UnknownError(inner) = error else {
         return false;
     };
@@ -83,7 +98,19 @@ impl EventRepository {
         &self.inner.vault
     }
 
-    async fn open(
+    /// The stream's events after `last_sequence`, still sealed.
+    pub(super) async fn raw_last_events<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+        last_sequence: usize,
+    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        match &self.inner.backend {
+            Backend::Postgres(repo) => repo.get_last_events::<A>(aggregate_id, last_sequence).await,
+            Backend::Sqlite(repo) => repo.get_last_events::<A>(aggregate_id, last_sequence).await,
+        }
+    }
+
+    pub(crate) async fn open(
         &self,
         mut events: Vec<SerializedEvent>,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
@@ -100,12 +127,29 @@ impl EventRepository {
         Ok(events)
     }
 
-    async fn seal(
+    pub(crate) async fn seal(
         &self,
         events: &[SerializedEvent],
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
-        let mut sealed = events.to_vec();
-        for event in &mut sealed {
+        self.seal_owned(events.to_vec()).await
+    }
+
+    /// Seals the personal-data fields of `events` in place.
+    pub(crate) async fn seal_owned(
+        &self,
+        mut events: Vec<SerializedEvent>,
+    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        let tenants: Vec<(&str, &Value)> = events
+            .iter()
+            .filter_map(|e| Some((e.metadata.get("tenant_id")?.as_str()?, &e.payload)))
+            .collect();
+        // All keys of the batch at once (cached after the first use).
+        self.inner
+            .vault
+            .prepare_keys(&tenants)
+            .await
+            .map_err(pii_error)?;
+        for event in &mut events {
             let tenant = event
                 .metadata
                 .get("tenant_id")
@@ -118,7 +162,7 @@ impl EventRepository {
                 .await
                 .map_err(pii_error)?;
         }
-        Ok(sealed)
+        Ok(events)
     }
 }
 
@@ -139,16 +183,9 @@ impl PersistedEventRepository for EventRepository {
         aggregate_id: &str,
         last_sequence: usize,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
-        let events = match &self.inner.backend {
-            Backend::Postgres(repo) => {
-                repo.get_last_events::<A>(aggregate_id, last_sequence)
-                    .await?
-            }
-            Backend::Sqlite(repo) => {
-                repo.get_last_events::<A>(aggregate_id, last_sequence)
-                    .await?
-            }
-        };
+        let events = self
+            .raw_last_events::<A>(aggregate_id, last_sequence)
+            .await?;
         self.open(events).await
     }
 
@@ -177,11 +214,7 @@ impl PersistedEventRepository for EventRepository {
         };
         match result {
             Ok(()) => {
-                self.inner.signal.appended();
-                metrics::counter!("lyo_events_appended_total", "aggregate_type" => A::TYPE)
-                    .increment(events.len() as u64);
-                metrics::histogram!("lyo_event_append_duration_seconds", "aggregate_type" => A::TYPE)
-                    .record(started.elapsed().as_secs_f64());
+                self.appended(A::TYPE, events.len(), started);
                 Ok(())
             }
             Err(error) => {

@@ -5,7 +5,15 @@ use crate::db::{Arg, Db};
 use lyo_domain::personal::PII_MARKER;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use uuid::Uuid;
+
+/// How long an unwrapped key stays cached. Bounds how long another process that erased a
+/// subject can find its key still in this one's memory (this process drops it at once).
+const KEY_CACHE_TTL: Duration = Duration::from_secs(60);
+/// Cached subjects at most; beyond that the cache starts over.
+const KEY_CACHE_MAX: usize = 100_000;
 
 const SEALED_MARKER: &str = "$sealed";
 
@@ -31,6 +39,70 @@ pub enum PiiError {
 pub struct PiiVault {
     db: Db,
     master: MasterKey,
+    cache: Arc<Mutex<KeyCache>>,
+}
+
+/// Unwrapped subject keys, in memory only (never written anywhere): a stream load or a batch
+/// of appends then needs no `subject_keys` query and no unwrapping for known subjects.
+/// Tenant-scoped (a subject of another tenant is refused as the table would), bounded, expiring,
+/// and dropped at once when this process erases the subject.
+#[derive(Default)]
+struct KeyCache {
+    /// subject -> (tenant, live key or `None` once erased, cached at)
+    by_subject: HashMap<String, (String, Option<KeyEntry>, Instant)>,
+    /// live keys by key id, with their subject
+    by_id: HashMap<Uuid, (String, DataKey, Instant)>,
+}
+
+impl std::fmt::Debug for KeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KeyCache({} subjects)", self.by_subject.len())
+    }
+}
+
+impl KeyCache {
+    fn subject(&self, subject: &str) -> Option<(&str, Option<&KeyEntry>)> {
+        self.by_subject
+            .get(subject)
+            .filter(|(_, _, at)| at.elapsed() < KEY_CACHE_TTL)
+            .map(|(tenant, key, _)| (tenant.as_str(), key.as_ref()))
+    }
+
+    fn key(&self, key_id: &Uuid) -> Option<&DataKey> {
+        self.by_id
+            .get(key_id)
+            .filter(|(_, _, at)| at.elapsed() < KEY_CACHE_TTL)
+            .map(|(_, key, _)| key)
+    }
+
+    fn make_room(&mut self) {
+        if self.by_subject.len() >= KEY_CACHE_MAX || self.by_id.len() >= KEY_CACHE_MAX {
+            self.by_subject.clear();
+            self.by_id.clear();
+        }
+    }
+
+    fn insert_subject(&mut self, tenant: &str, subject: &str, key: Option<KeyEntry>) {
+        self.make_room();
+        let now = Instant::now();
+        if let Some((key_id, data_key)) = &key {
+            self.by_id
+                .insert(*key_id, (subject.to_string(), data_key.clone(), now));
+        }
+        self.by_subject
+            .insert(subject.to_string(), (tenant.to_string(), key, now));
+    }
+
+    fn insert_key(&mut self, key_id: Uuid, subject: &str, key: DataKey) {
+        self.make_room();
+        self.by_id
+            .insert(key_id, (subject.to_string(), key, Instant::now()));
+    }
+
+    fn forget(&mut self, subject: &str) {
+        self.by_subject.remove(subject);
+        self.by_id.retain(|_, (owner, _, _)| owner != subject);
+    }
 }
 
 fn key_aad(key_id: Uuid, subject: &str) -> Vec<u8> {
@@ -43,7 +115,15 @@ fn field_aad(key_id: Uuid, subject: &str) -> Vec<u8> {
 
 impl PiiVault {
     pub fn new(db: Db, master: MasterKey) -> Self {
-        Self { db, master }
+        Self {
+            db,
+            master,
+            cache: Arc::new(Mutex::new(KeyCache::default())),
+        }
+    }
+
+    fn with_cache<T>(&self, f: impl FnOnce(&mut KeyCache) -> T) -> Option<T> {
+        self.cache.lock().ok().map(|mut cache| f(&mut cache))
     }
 
     /// Replaces every `{"$pii": {...}}` object in `payload` by its sealed form, creating the
@@ -88,6 +168,145 @@ impl PiiVault {
                 "subject": subject, "key": key_id.to_string(), "nonce": nonce, "data": data
             }}))
         })
+    }
+
+    /// Makes sure the keys of every subject marked in `payloads` (with their tenants) are
+    /// cached, creating the missing ones: one look-up and one insert for a whole batch instead
+    /// of a few statements (and a commit) per new subject. [`Self::seal_payload`] then finds
+    /// them in memory. A subject of another tenant is left alone (sealing refuses it).
+    pub async fn prepare_keys(&self, payloads: &[(&str, &Value)]) -> Result<(), PiiError> {
+        let mut wanted: HashMap<String, String> = HashMap::new();
+        for (tenant, payload) in payloads {
+            visit(payload, PII_MARKER, &mut |inner| {
+                if let Some(subject) = inner.get("subject").and_then(Value::as_str) {
+                    wanted.insert(subject.to_string(), tenant.to_string());
+                }
+            });
+        }
+        self.with_cache(|cache| wanted.retain(|subject, _| cache.subject(subject).is_none()));
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let found = self.load_subjects(&wanted).await?;
+        let new: Vec<(Uuid, String, String, Vec<u8>)> = wanted
+            .iter()
+            .filter(|(subject, _)| !found.contains(*subject))
+            .map(|(subject, tenant)| {
+                let key_id = Uuid::new_v4();
+                let wrapped = self
+                    .master
+                    .wrap(&DataKey::generate(), &key_aad(key_id, subject))
+                    .map_err(|_| PiiError::WrongMasterKey)?;
+                Ok((key_id, subject.clone(), tenant.clone(), wrapped))
+            })
+            .collect::<Result<_, PiiError>>()?;
+        if new.is_empty() {
+            return Ok(());
+        }
+        self.insert_keys(&new).await?;
+        // Another writer (or an erasure) may have won a race: cache whatever is stored.
+        let rest: HashMap<String, String> = new
+            .into_iter()
+            .map(|(_, subject, tenant, _)| (subject, tenant))
+            .collect();
+        self.load_subjects(&rest).await?;
+        Ok(())
+    }
+
+    /// Reads and caches the stored keys of `wanted` (subject -> tenant); returns the subjects
+    /// that have a row.
+    async fn load_subjects(
+        &self,
+        wanted: &HashMap<String, String>,
+    ) -> Result<BTreeSet<String>, PiiError> {
+        let subjects: Vec<&str> = wanted.keys().map(String::as_str).collect();
+        let mut rows: Vec<(String, String, String, Option<Vec<u8>>)> = Vec::new();
+        match &self.db {
+            Db::Postgres(pool) => {
+                let found: Vec<(Uuid, String, String, Option<Vec<u8>>)> = sqlx::query_as(
+                    "SELECT key_id, subject_id, tenant_id, wrapped_key FROM subject_keys
+                      WHERE subject_id = ANY($1)",
+                )
+                .bind(&subjects)
+                .fetch_all(pool)
+                .await?;
+                rows.extend(
+                    found
+                        .into_iter()
+                        .map(|(k, s, t, w)| (k.to_string(), s, t, w)),
+                );
+            }
+            Db::Sqlite(pool) => {
+                for chunk in subjects.chunks(500) {
+                    let placeholders: Vec<String> =
+                        (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                    let sql = format!(
+                        "SELECT key_id, subject_id, tenant_id, wrapped_key FROM subject_keys
+                          WHERE subject_id IN ({})",
+                        placeholders.join(", ")
+                    );
+                    let mut query = sqlx::query_as(&sql);
+                    for subject in chunk {
+                        query = query.bind(*subject);
+                    }
+                    rows.extend(query.fetch_all(pool).await?);
+                }
+            }
+        }
+        let mut found = BTreeSet::new();
+        for (key_id, subject, tenant, wrapped) in rows {
+            found.insert(subject.clone());
+            if wanted.get(&subject) != Some(&tenant) {
+                continue;
+            }
+            let key_id =
+                Uuid::parse_str(&key_id).map_err(|_| PiiError::Malformed("stored key id"))?;
+            let key = wrapped
+                .map(|wrapped| {
+                    Ok::<_, PiiError>((key_id, self.unwrap(key_id, &subject, &wrapped)?))
+                })
+                .transpose()?;
+            self.with_cache(|cache| cache.insert_subject(&tenant, &subject, key));
+        }
+        Ok(found)
+    }
+
+    async fn insert_keys(&self, keys: &[(Uuid, String, String, Vec<u8>)]) -> Result<(), PiiError> {
+        const INSERT: &str = "INSERT INTO subject_keys (key_id, subject_id, tenant_id, wrapped_key)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (subject_id) DO NOTHING";
+        match &self.db {
+            Db::Postgres(pool) => {
+                let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+                let subjects: Vec<&str> = keys.iter().map(|k| k.1.as_str()).collect();
+                let tenants: Vec<&str> = keys.iter().map(|k| k.2.as_str()).collect();
+                let wrapped: Vec<&[u8]> = keys.iter().map(|k| k.3.as_slice()).collect();
+                sqlx::query(
+                    "INSERT INTO subject_keys (key_id, subject_id, tenant_id, wrapped_key)
+                     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[])
+                     ON CONFLICT (subject_id) DO NOTHING",
+                )
+                .bind(ids)
+                .bind(subjects)
+                .bind(tenants)
+                .bind(wrapped)
+                .execute(pool)
+                .await?;
+            }
+            Db::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                for (key_id, subject, tenant, wrapped) in keys {
+                    sqlx::query(INSERT)
+                        .bind(key_id.to_string())
+                        .bind(subject)
+                        .bind(tenant)
+                        .bind(wrapped)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+            }
+        }
+        Ok(())
     }
 
     /// Replaces every sealed object in `payload` by the opened `{"$pii": ...}` form, or by a
@@ -159,22 +378,23 @@ ON CONFLICT (subject_id) DO UPDATE SET wrapped_key = NULL,
             Db::Postgres(_) => TOMBSTONE_PG,
             Db::Sqlite(_) => TOMBSTONE_SQLITE,
         };
-        let (subject, tenant) = (Arg::Text(subject.into()), Arg::Text(tenant_id.into()));
+        let (subject_arg, tenant) = (Arg::Text(subject.into()), Arg::Text(tenant_id.into()));
         let mut tx = self.db.begin().await?;
         let changed = tx
             .execute(
                 tombstone,
                 &[
                     Arg::Text(Uuid::new_v4().to_string()),
-                    subject.clone(),
+                    subject_arg.clone(),
                     tenant.clone(),
                 ],
             )
             .await?;
-        tx.execute(RECORD, &[subject, tenant]).await?;
+        tx.execute(RECORD, &[subject_arg, tenant]).await?;
         // Another tenant's subject: roll back, record nothing.
         if changed == 1 {
             tx.commit().await?;
+            self.with_cache(|cache| cache.forget(subject));
         }
         if changed == 1 {
             Ok(())
@@ -189,7 +409,18 @@ ON CONFLICT (subject_id) DO UPDATE SET wrapped_key = NULL,
         tenant_id: &str,
         subject: &str,
     ) -> Result<Option<KeyEntry>, PiiError> {
+        let cached = self.with_cache(|cache| {
+            cache
+                .subject(subject)
+                .map(|(tenant, key)| (tenant == tenant_id, key.cloned()))
+        });
+        match cached.flatten() {
+            Some((true, key)) => return Ok(key),
+            Some((false, _)) => return Err(PiiError::TenantMismatch),
+            None => {}
+        }
         if let Some(stored) = self.select_by_subject(tenant_id, subject).await? {
+            self.with_cache(|cache| cache.insert_subject(tenant_id, subject, stored.clone()));
             return Ok(stored);
         }
         let key_id = Uuid::new_v4();
@@ -221,11 +452,14 @@ ON CONFLICT (subject_id) DO UPDATE SET wrapped_key = NULL,
             }
         }
         // Another writer (or an erasure) may have won the race: use whatever is stored.
-        self.select_by_subject(tenant_id, subject)
-            .await?
-            .ok_or(PiiError::Malformed(
-                "subject key vanished while being created",
-            ))
+        let stored =
+            self.select_by_subject(tenant_id, subject)
+                .await?
+                .ok_or(PiiError::Malformed(
+                    "subject key vanished while being created",
+                ))?;
+        self.with_cache(|cache| cache.insert_subject(tenant_id, subject, stored.clone()));
+        Ok(stored)
     }
 
     /// `None`: no row; `Some(None)`: erased; `Some(Some(key))`: live.
@@ -273,6 +507,23 @@ ON CONFLICT (subject_id) DO UPDATE SET wrapped_key = NULL,
         &self,
         key_ids: &BTreeSet<Uuid>,
     ) -> Result<HashMap<Uuid, DataKey>, PiiError> {
+        let mut keys = HashMap::new();
+        self.with_cache(|cache| {
+            for id in key_ids {
+                if let Some(key) = cache.key(id) {
+                    keys.insert(*id, key.clone());
+                }
+            }
+        });
+        if keys.len() == key_ids.len() {
+            return Ok(keys);
+        }
+        let key_ids: BTreeSet<Uuid> = key_ids
+            .iter()
+            .filter(|id| !keys.contains_key(id))
+            .copied()
+            .collect();
+        let key_ids = &key_ids;
         let rows: Vec<(Uuid, String, Option<Vec<u8>>)> = match &self.db {
             Db::Postgres(pool) => {
                 let ids: Vec<Uuid> = key_ids.iter().copied().collect();
@@ -304,10 +555,11 @@ ON CONFLICT (subject_id) DO UPDATE SET wrapped_key = NULL,
                     .collect::<Result<_, _>>()?
             }
         };
-        let mut keys = HashMap::new();
         for (key_id, subject, wrapped) in rows {
             if let Some(wrapped) = wrapped {
-                keys.insert(key_id, self.unwrap(key_id, &subject, &wrapped)?);
+                let key = self.unwrap(key_id, &subject, &wrapped)?;
+                self.with_cache(|cache| cache.insert_key(key_id, &subject, key.clone()));
+                keys.insert(key_id, key);
             }
         }
         Ok(keys)

@@ -77,3 +77,14 @@ pub async fn tenant_events_applied(db: &Db, projector: &dyn Projector) -> Result
         } <= checkpoint
     }))
 }
+
+/// The aggregate types whose event payloads a projector reads; `None`: all of them. Its log
+/// reader leaves the other payloads out (the bulk of an event: sealed personal data), which the
+/// database then neither detoasts nor sends and the reader never parses.
+pub fn payloads_read_by(projector: &str) -> Option<&'static [&'static str]> {
+    match projector {
+        lyo_application::projection::event_counts::NAME => Some(&[]),
+        tenant_directory::NAME => Some(&[<lyo_domain::tenant::Tenant as cqrs_es::Aggregate>::TYPE]),
+        _ => None,
+    }
+}

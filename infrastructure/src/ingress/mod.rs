@@ -1,0 +1,535 @@
+//! The inbox worker: turns stored webhook deliveries into `Conversation` events, a batch at a
+//! time (ADR 0007).
+//!
+//! One batch: claim up to `batch` pending inbox rows (Postgres: `FOR UPDATE SKIP LOCKED` in the
+//! batch's transaction, so several processes share the work and a crash releases the rows;
+//! SQLite: a short claim that expires), open and parse each body, route every message and
+//! status to its tenant (by phone number id) and customer subject, group the commands by
+//! conversation, load each conversation once (from this worker's cache, plus whatever was
+//! appended after the cached version), [`decide`] each conversation's commands in memory, and
+//! append all events and delete the rows in ONE transaction. A crash before the commit repeats
+//! the batch; after it, nothing is left to repeat. Commands are idempotent (a repeated message
+//! or status changes nothing), and the events table's unique (type, id, sequence) key catches a
+//! concurrent writer: the batch is then decided again on fresh state.
+//!
+//! Messages that arrive too late or over a rate limit are still recorded, marked as not to be
+//! answered automatically.
+
+mod decide;
+mod route;
+
+pub use decide::{decide, Inbound, Rejected};
+
+use crate::db::{Db, DbTx};
+use crate::event_store::{AppendError, EventRepository, SealedBatch, StreamPosition};
+use crate::identity::SqlSubjectDirectory;
+use crate::pii::MasterKey;
+use crate::projection::SqlTenantDirectory;
+use cqrs_es::persist::{PersistenceError, SerializedEvent};
+use cqrs_es::Aggregate;
+use decide::{ConversationCache, Loaded};
+use lyo_application::projection::Projector;
+use lyo_application::tenants::TenantConfigs;
+use lyo_domain::conversation::Conversation;
+use route::RateLimits;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone)]
+pub struct IngressConfig {
+    /// Older messages are recorded but not answered automatically.
+    pub max_age: Duration,
+    pub per_customer_per_minute: u32,
+    pub per_tenant_per_minute: u32,
+    /// Inbox rows per batch (one transaction).
+    pub batch: u32,
+    /// How long a claim keeps other workers away from a row (SQLite; Postgres locks rows).
+    pub claim_for: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngressError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error("the event store failed")]
+    Persistence(#[source] PersistenceError),
+    #[error("a stored conversation event does not deserialize")]
+    Corrupt(#[source] serde_json::Error),
+    #[error("another writer appended to a conversation of the batch; retrying did not help")]
+    Conflict,
+    #[error(transparent)]
+    Store(#[from] lyo_application::event_log::StoreError),
+}
+
+impl From<AppendError> for IngressError {
+    fn from(error: AppendError) -> Self {
+        match error {
+            AppendError::Conflict => IngressError::Conflict,
+            AppendError::Persistence(e) => IngressError::Persistence(e),
+            AppendError::Database(e) => IngressError::Database(e),
+        }
+    }
+}
+
+/// Attempts of a batch that keeps meeting concurrent writers.
+const CONFLICT_ATTEMPTS: usize = 5;
+/// A delivery whose tenant may not be projected yet is tried again after this.
+const RETRY_MS: i64 = 500;
+
+/// What the worker reads about tenants.
+pub struct TenantSources {
+    /// Routing: the tenant of a phone number id.
+    pub directory: SqlTenantDirectory,
+    /// The tenant directory's projector, to tell "unknown number" from "not projected yet".
+    pub directory_projector: Arc<dyn Projector>,
+    /// The assistant's settings: a message that may be answered is decided with them.
+    pub configs: Arc<dyn TenantConfigs>,
+}
+
+pub struct InboxWorker {
+    db: Db,
+    master: MasterKey,
+    tenants: TenantSources,
+    subjects: SqlSubjectDirectory,
+    repository: EventRepository,
+    config: IngressConfig,
+    limits: Mutex<RateLimits>,
+    conversations: Mutex<ConversationCache>,
+    signal: Arc<Notify>,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or_default()
+}
+
+/// A batch claimed, decided and sealed, not yet written (its Postgres transaction holds its
+/// rows).
+struct Decided {
+    started: Instant,
+    tx: Option<DbTx>,
+    rows: Vec<(i64, Option<Vec<u8>>)>,
+    plan: Plan,
+    sealed: SealedBatch,
+    /// Conversations whose decided states are in the cache ahead of the commit.
+    touched: Vec<String>,
+}
+
+/// What a batch turned its rows into.
+#[derive(Debug, Default)]
+struct Plan {
+    /// Rows finished by this batch (deleted in its transaction).
+    done: Vec<i64>,
+    /// Rows to try again soon (a tenant not projected yet).
+    later: Vec<i64>,
+    /// Commands by conversation (aggregate id), in order of first appearance.
+    groups: Vec<(String, Vec<Inbound>)>,
+}
+
+impl InboxWorker {
+    pub fn new(
+        db: Db,
+        master: MasterKey,
+        repository: EventRepository,
+        tenants: TenantSources,
+        config: IngressConfig,
+        signal: Arc<Notify>,
+    ) -> Self {
+        Self {
+            subjects: SqlSubjectDirectory::new(db.clone(), master.clone()),
+            repository,
+            db,
+            master,
+            tenants,
+            config,
+            limits: Mutex::new(RateLimits::default()),
+            conversations: Mutex::new(ConversationCache::default()),
+            signal,
+        }
+    }
+
+    /// Runs until `cancel`, waking when the inbox stores something (or every second).
+    /// Pipelined: while one batch is inserted and committed, the next one is claimed, parsed,
+    /// decided (on top of the first one's states) and sealed. It is committed only if the first
+    /// one was; otherwise it is discarded and decided again.
+    pub async fn run(self, cancel: CancellationToken) {
+        let mut next: Option<Decided> = None;
+        while !cancel.is_cancelled() {
+            let current = match next.take() {
+                Some(decided) => Ok(Some(decided)),
+                None => self.prepare().await,
+            };
+            let failed = match current {
+                Ok(None) => {
+                    tokio::select! {
+                        _ = cancel.cancelled() => {}
+                        _ = self.signal.notified() => {}
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                    continue;
+                }
+                Ok(Some(decided)) => {
+                    let (committed, upcoming) = tokio::join!(self.commit(decided), self.prepare());
+                    match (committed, upcoming) {
+                        (Ok(_), Ok(upcoming)) => {
+                            next = upcoming;
+                            false
+                        }
+                        (Ok(_), Err(error)) | (Err(error), Ok(None)) => self.failed(&error),
+                        (Err(error), upcoming) => {
+                            // The next batch was decided on top of this one: decide it again.
+                            if let Ok(Some(upcoming)) = upcoming {
+                                self.discard(upcoming).await;
+                            }
+                            self.failed(&error)
+                        }
+                    }
+                }
+                Err(error) => self.failed(&error),
+            };
+            if failed {
+                tokio::select! {
+                    _ = cancel.cancelled() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+        if let Some(decided) = next {
+            self.discard(decided).await;
+        }
+    }
+
+    /// Logs a failed batch; whether to pause before the next (a conflict is retried at once).
+    fn failed(&self, error: &IngressError) -> bool {
+        if matches!(error, IngressError::Conflict) {
+            return false;
+        }
+        tracing::error!(error = %lyo_application::error_chain(error), "inbox batch failed; retrying");
+        true
+    }
+
+    /// Processes everything pending now; returns how many deliveries. For tests and tools.
+    pub async fn drain(&self) -> Result<usize, IngressError> {
+        let mut total = 0;
+        loop {
+            match self.drain_once().await? {
+                0 => return Ok(total),
+                n => total += n,
+            }
+        }
+    }
+
+    /// One batch; returns how many inbox rows it handled (0: nothing pending).
+    async fn drain_once(&self) -> Result<usize, IngressError> {
+        let mut attempts = 1;
+        loop {
+            let result = match self.prepare().await? {
+                None => return Ok(0),
+                Some(decided) => self.commit(decided).await,
+            };
+            match result {
+                Err(IngressError::Conflict) if attempts < CONFLICT_ATTEMPTS => attempts += 1,
+                other => return other,
+            }
+        }
+    }
+
+    /// Claims, plans, decides and seals a batch; `None` when nothing is pending. The decided
+    /// states go into the cache at once (so a pipelined next batch builds on them) and are
+    /// forgotten again if the batch does not commit.
+    async fn prepare(&self) -> Result<Option<Decided>, IngressError> {
+        let started = Instant::now();
+        let (tx, rows) = match &self.db {
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let rows = claim_locked(&mut tx, self.config.batch).await?;
+                (Some(DbTx::Postgres(tx)), rows)
+            }
+            Db::Sqlite(_) => (None, self.claim_sqlite().await?),
+        };
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let decided = async {
+            let plan = self.plan(&rows).await?;
+            let (events, loaded) = self.decide_all(&plan.groups).await?;
+            let sealed = self.repository.seal_batch(events).await?;
+            Ok::<_, IngressError>((plan, sealed, loaded))
+        }
+        .await;
+        let (plan, sealed, loaded) = match decided {
+            Ok(decided) => decided,
+            Err(error) => {
+                self.release(&rows).await;
+                return Err(error);
+            }
+        };
+        let mut touched = Vec::with_capacity(loaded.len());
+        if let Ok(mut cache) = self.conversations.lock() {
+            for (id, state) in loaded {
+                touched.push(id.clone());
+                cache.put(id, state);
+            }
+        }
+        Ok(Some(Decided {
+            started,
+            tx,
+            rows,
+            plan,
+            sealed,
+            touched,
+        }))
+    }
+
+    /// Inserts a decided batch's events and deletes its rows in one transaction; returns how
+    /// many rows it handled.
+    async fn commit(&self, decided: Decided) -> Result<usize, IngressError> {
+        let Decided {
+            started,
+            tx,
+            rows,
+            plan,
+            sealed,
+            touched,
+        } = decided;
+        let appended = sealed.len();
+        let result = async {
+            let mut tx = match tx {
+                Some(tx) => tx,
+                None => self.db.begin().await?,
+            };
+            self.repository
+                .insert_sealed::<Conversation>(&mut tx, sealed)
+                .await?;
+            finish_rows(&mut tx, &plan.done, &plan.later).await?;
+            tx.commit().await?;
+            Ok::<_, IngressError>(())
+        }
+        .await;
+        if let Err(error) = result {
+            self.forget(&touched);
+            self.release(&rows).await;
+            return Err(error);
+        }
+        self.repository
+            .appended(Conversation::TYPE, appended, started);
+        tracing::debug!(
+            rows = rows.len(),
+            events = appended,
+            ms = started.elapsed().as_millis() as u64,
+            "inbox batch"
+        );
+        metrics::counter!("lyo_inbox_processed_total").increment(plan.done.len() as u64);
+        metrics::histogram!("lyo_inbox_batch_rows").record(rows.len() as f64);
+        Ok(rows.len())
+    }
+
+    /// Drops a decided batch that must not commit: its rows go back, its states are forgotten.
+    async fn discard(&self, decided: Decided) {
+        self.forget(&decided.touched);
+        self.release(&decided.rows).await;
+        // Dropping the transaction rolls it back (Postgres: the rows are unlocked).
+    }
+
+    fn forget(&self, conversations: &[String]) {
+        if let Ok(mut cache) = self.conversations.lock() {
+            for id in conversations {
+                cache.forget(id);
+            }
+        }
+    }
+
+    /// Gives claimed rows back at once (SQLite; on Postgres the rollback does, and a crash
+    /// gives them back when the claims expire).
+    async fn release(&self, rows: &[(i64, Option<Vec<u8>>)]) {
+        if matches!(self.db, Db::Sqlite(_)) {
+            let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+            if let Err(error) = release_sqlite(&self.db, &ids).await {
+                tracing::warn!(error = %error, "could not release claimed inbox rows");
+            }
+        }
+    }
+
+    /// Loads every conversation of the batch once and decides its commands; returns the events
+    /// to append and the states after them.
+    async fn decide_all(
+        &self,
+        groups: &[(String, Vec<Inbound>)],
+    ) -> Result<(Vec<SerializedEvent>, Vec<(String, Loaded)>), IngressError> {
+        let mut loaded: Vec<(String, Loaded)> = match self.conversations.lock() {
+            Ok(mut cache) => groups
+                .iter()
+                .map(|(id, _)| (id.clone(), cache.take(id)))
+                .collect(),
+            Err(_) => groups
+                .iter()
+                .map(|(id, _)| (id.clone(), Loaded::default()))
+                .collect(),
+        };
+        self.catch_up(&mut loaded).await?;
+        let mut events = Vec::new();
+        for ((id, inbound), (_, conversation)) in groups.iter().zip(loaded.iter_mut()) {
+            let mut inbound = std::borrow::Cow::Borrowed(inbound.as_slice());
+            let decided = loop {
+                match decide(&mut conversation.state, &inbound).await {
+                    Ok(decided) => break decided,
+                    Err(rejected) => {
+                        // A refused command is not retried: record why, drop it, and decide the
+                        // rest again on a freshly loaded state (the refused one may have
+                        // changed it).
+                        metrics::counter!("lyo_inbox_commands_rejected_total").increment(1);
+                        tracing::warn!(error = ?rejected.error, conversation = %id, "a conversation command was refused");
+                        inbound.to_mut().remove(rejected.index);
+                        let mut fresh = vec![(id.clone(), Loaded::default())];
+                        self.catch_up(&mut fresh).await?;
+                        if let Some((_, state)) = fresh.pop() {
+                            *conversation = state;
+                        }
+                    }
+                }
+            };
+            let n = decided.len();
+            events.extend(
+                decide::serialize(id, conversation.version, decided)
+                    .map_err(IngressError::Corrupt)?,
+            );
+            conversation.version += n;
+        }
+        Ok((events, loaded))
+    }
+
+    /// Applies what each stream gained after its loaded version (all of it for a cold one).
+    async fn catch_up(&self, loaded: &mut [(String, Loaded)]) -> Result<(), IngressError> {
+        let positions: Vec<StreamPosition> = loaded
+            .iter()
+            .map(|(id, state)| StreamPosition {
+                aggregate_id: id.clone(),
+                after: state.version,
+            })
+            .collect();
+        let newer = self
+            .repository
+            .events_after::<Conversation>(&self.db, &positions)
+            .await
+            .map_err(IngressError::Persistence)?;
+        if newer.is_empty() {
+            return Ok(());
+        }
+        let index: HashMap<&str, usize> = positions
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.aggregate_id.as_str(), i))
+            .collect();
+        for event in newer {
+            if let Some(&i) = index.get(event.aggregate_id.as_str()) {
+                loaded[i]
+                    .1
+                    .apply_stored(event)
+                    .map_err(IngressError::Corrupt)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Rows pending and not claimed, claimed for `claim_for` (SQLite has one writer, so the
+    /// UPDATE alone is atomic).
+    async fn claim_sqlite(&self) -> Result<Vec<(i64, Option<Vec<u8>>)>, sqlx::Error> {
+        let Db::Sqlite(pool) = &self.db else {
+            return Ok(Vec::new());
+        };
+        let now = now_ms();
+        let until =
+            now.saturating_add(i64::try_from(self.config.claim_for.as_millis()).unwrap_or(60_000));
+        let mut rows: Vec<(i64, Option<Vec<u8>>)> = sqlx::query_as(
+            "UPDATE webhook_inbox SET claimed_until_ms = $2
+              WHERE id IN (SELECT id FROM webhook_inbox
+                            WHERE processed_at IS NULL AND (claimed_until_ms IS NULL OR claimed_until_ms < $1)
+                            ORDER BY id LIMIT $3)
+          RETURNING id, body_sealed",
+        )
+        .bind(now)
+        .bind(until)
+        .bind(i64::from(self.config.batch))
+        .fetch_all(pool)
+        .await?;
+        rows.sort_by_key(|(id, _)| *id);
+        Ok(rows)
+    }
+}
+
+/// Pending rows not deferred, locked for this transaction; rows another worker holds are
+/// skipped. A crash or rollback releases them.
+async fn claim_locked(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    batch: u32,
+) -> Result<Vec<(i64, Option<Vec<u8>>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, body_sealed FROM webhook_inbox
+          WHERE processed_at IS NULL AND (claimed_until_ms IS NULL OR claimed_until_ms < $1)
+          ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(now_ms())
+    .bind(i64::from(batch))
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Deletes the finished rows (their bodies, personal data, go with them) and defers the rest.
+async fn finish_rows(tx: &mut DbTx, done: &[i64], later: &[i64]) -> Result<(), sqlx::Error> {
+    let soon = now_ms().saturating_add(RETRY_MS);
+    match tx {
+        DbTx::Postgres(tx) => {
+            if !done.is_empty() {
+                sqlx::query("DELETE FROM webhook_inbox WHERE id = ANY($1)")
+                    .bind(done)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            if !later.is_empty() {
+                sqlx::query("UPDATE webhook_inbox SET claimed_until_ms = $2 WHERE id = ANY($1)")
+                    .bind(later)
+                    .bind(soon)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+        DbTx::Sqlite(tx) => {
+            for chunk in done.chunks(500) {
+                let sql = format!("DELETE FROM webhook_inbox WHERE id IN ({})", list(chunk));
+                sqlx::query(&sql).execute(&mut **tx).await?;
+            }
+            for chunk in later.chunks(500) {
+                let sql = format!(
+                    "UPDATE webhook_inbox SET claimed_until_ms = {soon} WHERE id IN ({})",
+                    list(chunk)
+                );
+                sqlx::query(&sql).execute(&mut **tx).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn release_sqlite(db: &Db, ids: &[i64]) -> Result<(), sqlx::Error> {
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "UPDATE webhook_inbox SET claimed_until_ms = NULL WHERE id IN ({})",
+            list(chunk)
+        );
+        db.execute(&sql, &[]).await?;
+    }
+    Ok(())
+}
+
+/// Integers as an SQL list (ids only, never user input).
+fn list(ids: &[i64]) -> String {
+    ids.iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
