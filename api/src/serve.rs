@@ -140,4 +140,11 @@ fn announce(settings: &Settings, provisioned: &Provisioned) {
             );
         }
     }
+    if let Some(path) = &provisioned.generated_app_secret {
+        let _ = writeln!(
+            err,
+            "lyo: sandbox: replies are recorded, not sent; webhooks are signed with the secret in {} (`lyo chat` uses it)",
+            path.display()
+        );
+    }
 }

@@ -344,6 +344,8 @@ fn read_file(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
 pub struct Provisioned {
     pub generated_master_key: Option<PathBuf>,
     pub generated_admin_token: Option<(PathBuf, SecretString)>,
+    /// The webhook app secret of the sandbox (`lyo chat` signs with it).
+    pub generated_app_secret: Option<PathBuf>,
 }
 
 /// Resolves the master key and admin token. Embedded: read from (or generate once into)
@@ -373,6 +375,20 @@ pub fn provision(settings: &mut Settings) -> Result<(MasterKey, Provisioned), Co
                 provisioned.generated_admin_token = Some((path, token.clone()));
             }
             settings.admin_token = Some(token);
+        }
+        // The sandbox: nothing comes from Meta, so `lyo chat` signs the webhooks it plays
+        // with a secret of this installation's own.
+        if settings.whatsapp_app_secret.is_none()
+            && settings.effective_sender() == SenderKind::Sandbox
+        {
+            let path = dir.join("webhook.secret");
+            let (secret, created) = read_or_create(&path, || {
+                format!("lyo_sandbox_{}", uuid::Uuid::new_v4().simple())
+            })?;
+            if created {
+                provisioned.generated_app_secret = Some(path);
+            }
+            settings.whatsapp_app_secret = Some(secret);
         }
     }
     let key = settings
