@@ -203,11 +203,23 @@ pub struct Delivery {
     pub unknown_outcomes: u32,
     /// When the next attempt is due (Unix milliseconds), after a retry was scheduled.
     pub retry_at_ms: Option<i64>,
+    /// Attempts refused because the tenant was blocked (token, account): they do not count
+    /// toward the dead-letter limit, so a blocked tenant keeps its queue.
+    #[serde(default)]
+    pub blocked_attempts: u32,
 }
+
+/// The class of a retry recorded because the tenant cannot send (`SendError::class()`).
+pub const TENANT_BLOCKED: &str = "tenant_blocked";
 
 impl Delivery {
     pub fn is_pending(&self) -> bool {
         self.phase == Phase::Pending
+    }
+
+    /// Attempts that count toward the dead-letter limit.
+    pub fn counted_attempts(&self) -> u32 {
+        self.attempts.saturating_sub(self.blocked_attempts)
     }
 
     /// The events a command causes, decided purely from the state.
@@ -309,9 +321,11 @@ impl Aggregate for Delivery {
                 attempt,
                 retry_at_ms,
                 outcome_unknown,
+                class,
                 ..
             } => {
                 self.attempts = self.attempts.max(attempt);
+                self.blocked_attempts += u32::from(class == TENANT_BLOCKED);
                 self.unknown_outcomes += u32::from(outcome_unknown);
                 self.retry_at_ms = Some(retry_at_ms);
             }
