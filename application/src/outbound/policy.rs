@@ -68,11 +68,16 @@ pub enum AfterFailure {
         hold_tenant_until_ms: Option<i64>,
     },
     /// Stop the tenant until `until_ms` (or until its token changes); the reply waits.
-    BlockTenant { until_ms: i64, code: i64 },
+    BlockTenant {
+        until_ms: i64,
+        code: i64,
+    },
     /// Send the tenant's template instead (the caller knows whether one exists).
     FallBackToTemplate,
     /// Meta refused the reply for good.
-    Fail { code: Option<i64> },
+    Fail {
+        code: Option<i64>,
+    },
     DeadLetter(DeadLetterReason),
 }
 

@@ -160,9 +160,12 @@ fn a_late_outside_window_status_reopens_an_accepted_free_form_reply() {
         .when(fallback(FallbackCause::OutsideWindowStatus))
         .then_expect_events(vec![fell_back(FallbackCause::OutsideWindowStatus)]);
     // A template that was accepted is never replaced.
-    given(vec![fell_back(FallbackCause::WindowClosed), accepted(1, true)])
-        .when(fallback(FallbackCause::OutsideWindowStatus))
-        .then_expect_events(vec![]);
+    given(vec![
+        fell_back(FallbackCause::WindowClosed),
+        accepted(1, true),
+    ])
+    .when(fallback(FallbackCause::OutsideWindowStatus))
+    .then_expect_events(vec![]);
     // Only a status reopens an accepted reply.
     given(vec![accepted(1, false)])
         .when(fallback(FallbackCause::OutsideWindowAnswer))
