@@ -73,8 +73,8 @@ CREATE TABLE outbound_tenant_holds
     -- throttled | circuit_open | blocked | no_token
     reason       TEXT   NOT NULL,
     code         INTEGER,
-    since_ms     INTEGERNOT NULL,
-    until_ms     INTEGERNOT NULL,
+    since_ms     INTEGER NOT NULL,
+    until_ms     INTEGER NOT NULL,
     -- A digest of the sealed access token when blocked: a new token lifts the block.
     token_digest TEXT
 ) STRICT;

@@ -4,7 +4,9 @@
 //! Postgres tests need `LYO_TEST_DATABASE_URL` (a server where they may create databases);
 //! `scripts/test` starts a throwaway cluster and sets it. Without it they fail, never skip.
 
+pub mod graph;
 pub mod ledger;
+pub mod outbound;
 pub mod process;
 
 use lyo_api::platform::{Migrate, Platform};

@@ -232,7 +232,7 @@ pub async fn reply_view(db: &Db, reply_id: &str) -> Result<Option<ReplyView>, sq
 }
 
 pub async fn tenant_replies(db: &Db, tenant: &str) -> Result<Vec<ReplyView>, sqlx::Error> {
-    let sql = format!("{VIEW} WHERE r.tenant_id = $1 ORDER BY r.queued_at_ms, r.reply_id");
+    let sql = format!("{VIEW} WHERE r.tenant_id = $1 ORDER BY r.queued_at_ms, r.event_sequence");
     fetch!(db, fetch_all, &sql, tenant)
 }
 
