@@ -168,16 +168,24 @@ impl Shop {
     }
 
     pub async fn replies(&self) -> Vec<ReplyView> {
-        store::tenant_replies(&self.platform.db, &self.tenant.to_string())
-            .await
-            .expect("read the queue")
+        replies(&self.platform, self.tenant).await
     }
 
     /// Waits until at least `count` replies are queued and none is pending any more.
     pub async fn settled(&self, count: usize, limit: Duration) -> Vec<ReplyView> {
+        Self::settled_for(&self.platform, self.tenant, count, limit).await
+    }
+
+    /// [`Self::settled`] for any platform on the database.
+    pub async fn settled_for(
+        platform: &Platform,
+        tenant: TenantId,
+        count: usize,
+        limit: Duration,
+    ) -> Vec<ReplyView> {
         let deadline = std::time::Instant::now() + limit;
         loop {
-            let replies = self.replies().await;
+            let replies = replies(platform, tenant).await;
             if replies.len() >= count && replies.iter().all(|r| r.state != "pending") {
                 return replies;
             }
@@ -188,6 +196,12 @@ impl Shop {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
+}
+
+pub async fn replies(platform: &Platform, tenant: TenantId) -> Vec<ReplyView> {
+    store::tenant_replies(&platform.db, &tenant.to_string())
+        .await
+        .expect("read the queue")
 }
 
 pub async fn write(
