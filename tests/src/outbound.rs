@@ -69,11 +69,7 @@ pub async fn open_platform(db: &TestDb, env: &[(String, String)]) -> Platform {
 /// Runs every projector and the dispatcher of `platform` until `cancel`.
 pub fn start_workers(platform: &Platform, cancel: &CancellationToken, dispatcher: bool) {
     for projector in &platform.projectors {
-        tokio::spawn(
-            platform
-                .runner(projector.clone())
-                .run(cancel.child_token()),
-        );
+        tokio::spawn(platform.runner(projector.clone()).run(cancel.child_token()));
     }
     if dispatcher {
         tokio::spawn(platform.dispatcher().run(cancel.child_token()));
@@ -146,7 +142,15 @@ impl Shop {
     /// The customer `subject` (phone `phone`) writes `text`, sent at `sent_at` (Unix seconds);
     /// the assistant answers through the dialogue.
     pub async fn customer_writes(&self, subject: SubjectId, phone: &str, text: &str, sent_at: i64) {
-        write(&self.conversations, self.tenant, subject, phone, text, sent_at).await
+        write(
+            &self.conversations,
+            self.tenant,
+            subject,
+            phone,
+            text,
+            sent_at,
+        )
+        .await
     }
 
     /// Meta reports `status` of our message `wamid`.

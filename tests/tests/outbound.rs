@@ -116,7 +116,10 @@ async fn a_permanent_error_fails_the_reply_and_keeps_the_reason_sealed(backend: 
     assert_eq!(failed.len(), replies.len());
     for event in failed {
         let text = event.payload.to_string();
-        assert!(!text.contains("scripted failure"), "the reason is sealed: {text}");
+        assert!(
+            !text.contains("scripted failure"),
+            "the reason is sealed: {text}"
+        );
         assert!(text.contains("$sealed"));
     }
 }
@@ -175,11 +178,19 @@ async fn a_late_outside_window_status_falls_back_to_the_template(backend: Backen
     let first = replies[0].clone();
     assert_eq!(first.template, 0);
     // Meta accepted the message, then reports it failed: outside the window.
-    shop.status(customer, first.wamid.as_deref().unwrap(), "failed", vec![131_047])
-        .await;
+    shop.status(
+        customer,
+        first.wamid.as_deref().unwrap(),
+        "failed",
+        vec![131_047],
+    )
+    .await;
     lyo_tests::eventually(WAIT, "the template replaces the failed message", || async {
         let replies = shop.replies().await;
-        let r = replies.iter().find(|r| r.reply_id == first.reply_id).unwrap();
+        let r = replies
+            .iter()
+            .find(|r| r.reply_id == first.reply_id)
+            .unwrap();
         r.state == "accepted" && r.template == 1
     })
     .await;
@@ -212,7 +223,10 @@ async fn a_blocked_tenant_keeps_its_queue_and_resumes_with_a_new_token(backend: 
     .await;
     let (_, _, health) = call_api(&shop.platform, "GET", &path, Some(ADMIN), None).await;
     assert_eq!(health["hold"]["code"], 190);
-    assert!(health["pending"].as_i64().unwrap() >= 1, "the queue is kept: {health}");
+    assert!(
+        health["pending"].as_i64().unwrap() >= 1,
+        "the queue is kept: {health}"
+    );
     let tries = blocking.received().len();
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(blocking.received().len(), tries, "no sends while blocked");
@@ -244,7 +258,10 @@ async fn delivery_statuses_only_move_forward(backend: Backend) {
     }
     lyo_tests::eventually(WAIT, "read is kept", || async {
         let replies = shop.replies().await;
-        let r = replies.iter().find(|r| r.reply_id == reply.reply_id).unwrap();
+        let r = replies
+            .iter()
+            .find(|r| r.reply_id == reply.reply_id)
+            .unwrap();
         r.status.as_deref() == Some("read")
     })
     .await;
@@ -253,7 +270,10 @@ async fn delivery_statuses_only_move_forward(backend: Backend) {
     shop.status(customer, unknown, "delivered", vec![]).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let replies = shop.replies().await;
-    let r = replies.iter().find(|r| r.reply_id == reply.reply_id).unwrap();
+    let r = replies
+        .iter()
+        .find(|r| r.reply_id == reply.reply_id)
+        .unwrap();
     assert_eq!(r.status.as_deref(), Some("read"));
 }
 
@@ -307,4 +327,76 @@ async fn replies_to_one_customer_go_out_in_order(backend: Backend) {
         .collect();
     let queued: Vec<String> = replies.iter().map(|r| r.reply_id.clone()).collect();
     assert_eq!(accepted, queued);
+}
+
+on_both_backends!(
+    a_rebuild_reproduces_the_queue_and_a_replay_adds_nothing,
+    the_sandbox_records_what_would_have_been_sent,
+);
+
+async fn a_rebuild_reproduces_the_queue_and_a_replay_adds_nothing(backend: Backend) {
+    let graph = FakeGraph::start(|_, n| {
+        if n == 0 {
+            Answer::Status(500)
+        } else {
+            Answer::Accept
+        }
+    })
+    .await;
+    let shop = shop(backend, &cloud_env(&graph), true).await;
+    let customer = SubjectId::new();
+    shop.customer_writes(customer, PHONE, "ciao", now_s()).await;
+    let before = shop.settled(1, WAIT).await;
+    shop.status(
+        customer,
+        before[0].wamid.as_deref().unwrap(),
+        "delivered",
+        vec![],
+    )
+    .await;
+    lyo_tests::eventually(WAIT, "the status is projected", || async {
+        shop.replies().await[0].status.as_deref() == Some("delivered")
+    })
+    .await;
+    let before = shop.replies().await;
+    shop.workers.cancel();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let projector = shop.platform.projector("outbound_queue").unwrap();
+    projector.reset().await.unwrap();
+    assert!(shop.replies().await.is_empty());
+    let runner = shop.platform.runner(projector.clone());
+    lyo_tests::eventually(WAIT, "the rebuild catches up", || async {
+        runner.catch_up().await.unwrap();
+        shop.replies().await == before
+    })
+    .await;
+    // Replaying events already applied adds nothing: the first half is applied twice.
+    let log = lyo_tests::read_log(shop.platform.log.as_ref(), 1).await;
+    let half = log.len() / 2;
+    let (middle, last) = (log[half].at, log.last().unwrap().at);
+    projector.reset().await.unwrap();
+    let start = lyo_application::event_log::Position::START;
+    projector.apply(start, middle, &log[..=half]).await.unwrap();
+    projector.apply(middle, last, &log).await.unwrap();
+    assert_eq!(shop.replies().await, before);
+}
+
+async fn the_sandbox_records_what_would_have_been_sent(backend: Backend) {
+    let env: Vec<(String, String)> = vec![
+        ("LYO_ADMIN_TOKEN".into(), ADMIN.into()),
+        ("LYO_SENDER".into(), "sandbox".into()),
+    ];
+    let shop = shop(backend, &env, true).await;
+    let sandbox = shop.platform.sandbox.clone().expect("the sandbox sender");
+    shop.customer_writes(SubjectId::new(), PHONE, "ciao", now_s())
+        .await;
+    let replies = shop.settled(1, WAIT).await;
+    assert!(replies.iter().all(|r| r.state == "accepted"));
+    let records = sandbox.records();
+    assert_eq!(records.len(), replies.len());
+    assert!(matches!(
+        &records[0],
+        lyo_infrastructure::sender::SandboxRecord::Sent { recipient, .. }
+            if recipient.wa_id() == Some(PHONE)
+    ));
 }

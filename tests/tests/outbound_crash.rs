@@ -45,7 +45,15 @@ async fn a_killed_dispatcher_loses_no_reply_and_two_send_nothing_twice() {
     let conversations = conversations(&platform);
     for i in 0..CUSTOMERS {
         let phone = format!("39348{i:07}");
-        write(&conversations, tenant, SubjectId::new(), &phone, "ciao", now_s()).await;
+        write(
+            &conversations,
+            tenant,
+            SubjectId::new(),
+            &phone,
+            "ciao",
+            now_s(),
+        )
+        .await;
     }
     lyo_tests::eventually(Duration::from_secs(60), "dispatch under way", || async {
         graph.received().len() >= CUSTOMERS / 4

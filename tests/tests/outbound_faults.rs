@@ -57,7 +57,15 @@ async fn every_reply_ends_accepted_or_dead_lettered_under_faults() {
             tokio::spawn(async move {
                 for i in (task..CUSTOMERS).step_by(16) {
                     let phone = format!("39347{i:07}");
-                    write(&conversations, tenant, SubjectId::new(), &phone, "ciao", now_s()).await;
+                    write(
+                        &conversations,
+                        tenant,
+                        SubjectId::new(),
+                        &phone,
+                        "ciao",
+                        now_s(),
+                    )
+                    .await;
                 }
             })
         })
@@ -91,7 +99,10 @@ async fn every_reply_ends_accepted_or_dead_lettered_under_faults() {
         assert!(answered <= 1, "accepted twice: {reply:?}");
         if reply.state == "accepted" && answered == 1 {
             let accepted = sent.iter().find(|r| r.answer == Answer::Accept).unwrap();
-            assert_eq!(reply.wamid, accepted.wamid, "the accepted attempt is recorded");
+            assert_eq!(
+                reply.wamid, accepted.wamid,
+                "the accepted attempt is recorded"
+            );
         }
         // A slow success reached the customer although the client gave up on it.
         let reached = sent
