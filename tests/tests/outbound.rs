@@ -400,3 +400,67 @@ async fn the_sandbox_records_what_would_have_been_sent(backend: Backend) {
             if recipient.wa_id() == Some(PHONE)
     ));
 }
+
+on_both_backends!(
+    recipient_and_tenant_limits_are_retried,
+    the_circuit_breaker_holds_a_failing_tenant_then_probes,
+);
+
+async fn recipient_and_tenant_limits_are_retried(backend: Backend) {
+    let graph = FakeGraph::start(|_, n| match n {
+        0 => Answer::Meta {
+            status: 400,
+            code: 131_056,
+        },
+        1 => Answer::Meta {
+            status: 400,
+            code: 130_429,
+        },
+        _ => Answer::Accept,
+    })
+    .await;
+    let shop = shop(backend, &cloud_env(&graph), true).await;
+    shop.customer_writes(SubjectId::new(), PHONE, "ciao", now_s())
+        .await;
+    for reply in shop.settled(1, WAIT).await {
+        assert_eq!(reply.state, "accepted");
+        assert_eq!(reply.attempts, 3);
+        assert_eq!(
+            reply.unknown_outcomes, 0,
+            "Meta answered: certainly not sent"
+        );
+    }
+}
+
+async fn the_circuit_breaker_holds_a_failing_tenant_then_probes(backend: Backend) {
+    let graph = FakeGraph::start(|_, n| {
+        if n < 2 {
+            Answer::Status(500)
+        } else {
+            Answer::Accept
+        }
+    })
+    .await;
+    let mut env = cloud_env(&graph);
+    env.extend(
+        [
+            ("LYO_OUTBOUND_BREAKER_FAILURES", "2"),
+            ("LYO_OUTBOUND_BREAKER_COOLDOWN_SECS", "2"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    let shop = shop(backend, &env, true).await;
+    shop.customer_writes(SubjectId::new(), PHONE, "ciao", now_s())
+        .await;
+    let path = format!("/api/v1/tenants/{}/health", shop.tenant);
+    lyo_tests::eventually(WAIT, "the breaker opens", || async {
+        let (_, _, health) = call_api(&shop.platform, "GET", &path, Some(ADMIN), None).await;
+        health["hold"]["reason"] == "circuit_open"
+    })
+    .await;
+    for reply in shop.settled(1, WAIT).await {
+        assert_eq!(reply.state, "accepted");
+    }
+    let (_, _, health) = call_api(&shop.platform, "GET", &path, Some(ADMIN), None).await;
+    assert_eq!(health["sending"], "ok", "{health}");
+}
