@@ -1,6 +1,7 @@
 -- The outbound queue (issue 6). `outbound_replies`, `outbound_customers` and
 -- `outbound_statuses` are the read model of the `outbound_queue` projector (a rebuild empties
--- and replays them); `outbound_tenant_holds` belongs to the dispatcher and is not projected.
+-- and replays them); `outbound_claims` and `outbound_tenant_holds` belong to the dispatcher and are not
+-- projected.
 -- No plaintext personal data: replies are loaded from their sealed event, recipient ids are
 -- copied sealed (they open only while the customer's key exists, so erasure still works).
 
@@ -28,11 +29,8 @@ CREATE TABLE outbound_replies
     dead_reason      text,
     -- The `Delivery` stream's sequence this row reflects: the projector and the dispatcher's
     -- write-through only ever move it forward.
-    delivery_version bigint  NOT NULL DEFAULT 0,
-    due_at_ms        bigint  NOT NULL,
-    -- Dispatcher claims (not projected: a rebuild starts unclaimed).
-    claimed_until_ms bigint  NOT NULL DEFAULT 0,
-    claimed_by       text
+    delivery_version bigint NOT NULL DEFAULT 0,
+    due_at_ms        bigint NOT NULL
 );
 CREATE INDEX outbound_replies_due_idx ON outbound_replies (due_at_ms) WHERE state = 'pending';
 CREATE INDEX outbound_replies_subject_idx ON outbound_replies (subject_id, event_sequence)
@@ -64,6 +62,15 @@ CREATE TABLE outbound_statuses
     code      bigint
 );
 CREATE INDEX outbound_statuses_failed_idx ON outbound_statuses (code) WHERE status = 'failed';
+
+-- Dispatcher claims, kept apart from the read model so that a rebuild never frees a reply a
+-- worker is sending right now. A dead process's claims expire.
+CREATE TABLE outbound_claims
+(
+    reply_id text   NOT NULL CONSTRAINT outbound_claims_pkey PRIMARY KEY,
+    owner    text   NOT NULL,
+    until_ms bigint NOT NULL
+);
 
 -- Tenants whose sending is held back: throttled by Meta, circuit open, or blocked (token,
 -- account). Shared by every dispatcher process.

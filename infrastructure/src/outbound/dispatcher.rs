@@ -26,7 +26,7 @@ use lyo_application::outbound::policy::{
 use lyo_application::outbound::{OutboundMessage, Recipient, ReplySender, SenderAccount};
 use lyo_domain::conversation::ConversationEvent;
 use lyo_domain::delivery::{
-    DeadLetterReason, Delivery, DeliveryCommand, DeliveryError, FallbackCause,
+    DeadLetterReason, Delivery, DeliveryCommand, DeliveryError, DeliveryEvent, FallbackCause,
 };
 use lyo_domain::ids::{SubjectId, TenantId};
 use lyo_domain::personal::Personal;
@@ -594,6 +594,18 @@ impl Dispatcher {
             {
                 Ok(envelopes) => {
                     let mut tx = self.inner.db.begin().await?;
+                    // An outcome ends the claim; a template chosen before sending keeps it
+                    // (this worker sends the template now).
+                    let decided = envelopes.iter().any(|e| {
+                        !matches!(e.payload, DeliveryEvent::TemplateFallbackChosen { .. })
+                    });
+                    if decided {
+                        tx.execute(
+                            "DELETE FROM outbound_claims WHERE reply_id = $1",
+                            &[crate::db::Arg::Text(row.reply_id.clone())],
+                        )
+                        .await?;
+                    }
                     for envelope in envelopes {
                         let sequence = i64::try_from(envelope.sequence).unwrap_or(i64::MAX);
                         apply_delivery(
@@ -629,8 +641,9 @@ impl Dispatcher {
             apply_delivery(&mut tx, reply_id, sequence, &envelope.payload, now_ms()).await?;
         }
         tx.execute(
-            "UPDATE outbound_replies SET claimed_until_ms = 0, claimed_by = NULL
-              WHERE reply_id = $1 AND state <> 'pending'",
+            "DELETE FROM outbound_claims WHERE reply_id = $1
+               AND EXISTS (SELECT 1 FROM outbound_replies r
+                            WHERE r.reply_id = $1 AND r.state <> 'pending')",
             &[crate::db::Arg::Text(reply_id.into())],
         )
         .await?;

@@ -239,8 +239,7 @@ pub async fn apply_delivery(
         } => (
             format!(
                 "UPDATE outbound_replies SET state = 'accepted', {ATTEMPTS}, wamid = $4,
-                        template = CASE WHEN $5 = 1 THEN 1 ELSE template END,
-                        claimed_until_ms = 0{GUARD}"
+                        template = CASE WHEN $5 = 1 THEN 1 ELSE template END{GUARD}"
             ),
             vec![
                 Arg::I64((*attempt).into()),
@@ -257,8 +256,7 @@ pub async fn apply_delivery(
         } => (
             format!(
                 "UPDATE outbound_replies SET {ATTEMPTS}, due_at_ms = $4, last_class = $5,
-                        last_code = $6, unknown_outcomes = unknown_outcomes + $7,
-                        claimed_until_ms = 0{GUARD}"
+                        last_code = $6, unknown_outcomes = unknown_outcomes + $7{GUARD}"
             ),
             vec![
                 Arg::I64((*attempt).into()),
@@ -270,7 +268,6 @@ pub async fn apply_delivery(
         ),
         DeliveryEvent::TemplateFallbackChosen { attempt, .. } => (
             format!(
-                // The claim stays: the worker that chose the template may be sending it now.
                 "UPDATE outbound_replies SET state = 'pending', {ATTEMPTS}, template = 1,
                         due_at_ms = $4{GUARD}"
             ),
@@ -278,15 +275,14 @@ pub async fn apply_delivery(
         ),
         DeliveryEvent::ReplyFailed { attempt, code, .. } => (
             format!(
-                "UPDATE outbound_replies SET state = 'failed', {ATTEMPTS}, last_code = $4,
-                        claimed_until_ms = 0{GUARD}"
+                "UPDATE outbound_replies SET state = 'failed', {ATTEMPTS}, last_code = $4{GUARD}"
             ),
             vec![Arg::I64((*attempt).into()), Arg::I64(code.unwrap_or(0))],
         ),
         DeliveryEvent::ReplyDeadLettered { attempts, reason } => (
             format!(
                 "UPDATE outbound_replies SET state = 'dead_lettered', {ATTEMPTS},
-                        dead_reason = $4, claimed_until_ms = 0{GUARD}"
+                        dead_reason = $4{GUARD}"
             ),
             vec![
                 Arg::I64((*attempts).into()),

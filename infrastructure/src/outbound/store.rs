@@ -27,19 +27,30 @@ pub struct Claimed {
 // Due, unclaimed, not behind an earlier pending reply to the same customer (one customer's
 // replies go out in order, one at a time), and not of a tenant on hold.
 const CANDIDATES: &str = "
-SELECT r.reply_id FROM outbound_replies r
- WHERE r.state = 'pending' AND r.due_at_ms <= $3 AND r.claimed_until_ms <= $3
+SELECT r.reply_id, $1, $2 FROM outbound_replies r
+ WHERE r.state = 'pending' AND r.due_at_ms <= $3
+   AND NOT EXISTS (SELECT 1 FROM outbound_claims c
+                    WHERE c.reply_id = r.reply_id AND c.until_ms > $3)
    AND NOT EXISTS (SELECT 1 FROM outbound_replies e
                     WHERE e.subject_id = r.subject_id AND e.state = 'pending'
                       AND e.event_sequence < r.event_sequence)
    AND NOT EXISTS (SELECT 1 FROM outbound_tenant_holds h
                     WHERE h.tenant_id = r.tenant_id AND h.until_ms > $3)
  ORDER BY r.due_at_ms LIMIT $4";
-const RETURNING: &str =
-    " RETURNING reply_id, tenant_id, subject_id, event_sequence, language, queued_at_ms";
+// Only an expired claim is taken over. On Postgres this check is what makes a claim
+// exclusive: a statement that started before another's claim committed still finds the row
+// unlocked and the claim invisible to its snapshot, but the conflict is resolved against the
+// latest committed claim.
+const UPSERT_CLAIMS: &str = "
+ ON CONFLICT (reply_id) DO UPDATE SET owner = excluded.owner, until_ms = excluded.until_ms
+  WHERE outbound_claims.until_ms <= $3
+ RETURNING reply_id";
+const CLAIMED: &str =
+    "SELECT reply_id, tenant_id, subject_id, event_sequence, language, queued_at_ms
+                         FROM outbound_replies WHERE reply_id = $1";
 
-/// Claims up to `limit` due replies until `until_ms` for `owner`. Postgres: `SKIP LOCKED`, so
-/// concurrent dispatchers never claim the same row; SQLite has one writer anyway.
+/// Claims up to `limit` due replies until `until_ms` for `owner`, in one statement. Postgres:
+/// `SKIP LOCKED`, so concurrent dispatchers never claim the same row; SQLite has one writer.
 pub async fn claim(
     db: &Db,
     owner: &str,
@@ -47,42 +58,54 @@ pub async fn claim(
     until_ms: i64,
     limit: i64,
 ) -> Result<Vec<Claimed>, sqlx::Error> {
-    let head = "UPDATE outbound_replies SET claimed_until_ms = $1, claimed_by = $2
-                 WHERE reply_id IN (";
-    match db {
+    let insert = "INSERT INTO outbound_claims (reply_id, until_ms, owner) ";
+    let ids: Vec<(String,)> = match db {
         Db::Postgres(pool) => {
-            let sql = format!("{head}{CANDIDATES} FOR UPDATE OF r SKIP LOCKED){RETURNING}");
+            let sql = format!("{insert}{CANDIDATES} FOR UPDATE OF r SKIP LOCKED{UPSERT_CLAIMS}");
             sqlx::query_as(&sql)
                 .bind(until_ms)
                 .bind(owner)
                 .bind(now_ms)
                 .bind(limit)
                 .fetch_all(pool)
-                .await
+                .await?
         }
         Db::Sqlite(pool) => {
-            let sql = format!("{head}{CANDIDATES}){RETURNING}");
+            // `WHERE true` lets SQLite parse an upsert after a SELECT.
+            let sql = format!("{insert}SELECT * FROM ({CANDIDATES}) WHERE true{UPSERT_CLAIMS}");
             sqlx::query_as(&sql)
                 .bind(until_ms)
                 .bind(owner)
                 .bind(now_ms)
                 .bind(limit)
                 .fetch_all(pool)
-                .await
+                .await?
         }
+    };
+    let mut claimed = Vec::with_capacity(ids.len());
+    for (id,) in ids {
+        let row: Option<Claimed> = fetch!(db, fetch_optional, CLAIMED, &id)?;
+        claimed.extend(row);
     }
+    Ok(claimed)
 }
 
-/// Gives a claimed reply back, due at `due_at_ms`.
+/// Gives a claimed reply back, due at `due_at_ms` at the earliest.
 pub async fn release(db: &Db, reply_id: &str, due_at_ms: i64) -> Result<(), sqlx::Error> {
-    db.execute(
-        "UPDATE outbound_replies SET claimed_until_ms = 0, claimed_by = NULL,
-                due_at_ms = CASE WHEN due_at_ms > $2 THEN due_at_ms ELSE $2 END
+    let mut tx = db.begin().await?;
+    tx.execute(
+        "UPDATE outbound_replies
+            SET due_at_ms = CASE WHEN due_at_ms > $2 THEN due_at_ms ELSE $2 END
           WHERE reply_id = $1",
         &[Arg::Text(reply_id.into()), Arg::I64(due_at_ms)],
     )
-    .await
-    .map(drop)
+    .await?;
+    tx.execute(
+        "DELETE FROM outbound_claims WHERE reply_id = $1",
+        &[Arg::Text(reply_id.into())],
+    )
+    .await?;
+    tx.commit().await
 }
 
 /// The stored (sealed) payload of one event of a conversation.
