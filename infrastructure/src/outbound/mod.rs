@@ -9,8 +9,11 @@
 
 mod accounts;
 mod dispatcher;
+mod opening;
+mod outcome;
 mod queue;
 pub mod store;
+mod sweep;
 mod throttle;
 
 pub use accounts::{Account, AccountError, Accounts};

@@ -295,3 +295,37 @@ pub async fn apply_delivery(
     tx.execute(&sql, &all).await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn statuses_rank_sent_delivered_read_failed() {
+        let ranks: Vec<i64> = ["warning", "sent", "delivered", "read", "failed"]
+            .iter()
+            .map(|s| status_rank(s))
+            .collect();
+        assert_eq!(ranks, vec![0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_stored_failure_decodes_without_opening_its_reason() {
+        let subject = uuid::Uuid::new_v4().to_string();
+        let stored = json!({"ReplyFailed": {"attempt": 2, "code": 131026, "reason":
+            {"$sealed": {"subject": subject, "key": "k", "nonce": "n", "data": "d"}}}});
+        match decode_delivery(&stored).unwrap() {
+            DeliveryEvent::ReplyFailed {
+                attempt,
+                code,
+                reason,
+            } => {
+                assert_eq!((attempt, code), (2, Some(131_026)));
+                assert!(reason.is_redacted());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
