@@ -162,6 +162,7 @@ async fn an_outside_window_answer_falls_back_to_the_template(backend: Backend) {
     for reply in &replies {
         assert_eq!(reply.state, "accepted");
         assert_eq!(reply.template, 1);
+        assert_eq!(reply.attempts, 2, "the template is the second attempt");
         let requests = &graph.by_reply()[&reply.reply_id];
         assert_eq!(requests.len(), 2);
         assert_ne!(requests[0].body["type"], "template");

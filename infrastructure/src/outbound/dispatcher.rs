@@ -248,7 +248,14 @@ impl Dispatcher {
         let is_template = matches!(reply.body, ReplyBody::Template { .. });
         if !is_template && !template && !within_window(customer.last_inbound_at, now) {
             match self
-                .fall_back(row, &state, &account, &reply, FallbackCause::WindowClosed)
+                .fall_back(
+                    row,
+                    &state,
+                    state.attempts,
+                    &account,
+                    &reply,
+                    FallbackCause::WindowClosed,
+                )
                 .await?
             {
                 Some(next) => state = next,
@@ -286,7 +293,7 @@ impl Dispatcher {
         match self.inner.sender.send(&sender_account, &message).await {
             Ok(sent) => {
                 self.inner.throttle.succeeded(&row.tenant_id);
-                self.record(
+                self.record_sent(
                     row,
                     DeliveryCommand::RecordAccepted {
                         attempt,

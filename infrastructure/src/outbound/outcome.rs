@@ -39,7 +39,7 @@ impl Dispatcher {
                 if let Some(until) = hold_tenant_until_ms {
                     store::hold_tenant(db, &row.tenant_id, "throttled", code, now, until, None)
                         .await?;
-                } else if self.inner.throttle.failed(&row.tenant_id) {
+                } else if is_transient(error) && self.inner.throttle.failed(&row.tenant_id) {
                     let until = now.saturating_add(millis(self.inner.config.breaker_cooldown));
                     tracing::warn!(tenant = %row.tenant_id, "circuit breaker open");
                     metrics::counter!("lyo_outbound_breaker_opened_total").increment(1);
@@ -89,7 +89,10 @@ impl Dispatcher {
             AfterFailure::FallBackToTemplate => {
                 self.inner.throttle.succeeded(&row.tenant_id);
                 let cause = FallbackCause::OutsideWindowAnswer;
-                match self.fall_back(row, state, account, reply, cause).await? {
+                match self
+                    .fall_back(row, state, attempt, account, reply, cause)
+                    .await?
+                {
                     Some(_) => {
                         // The template goes out at once, by whichever worker claims it.
                         store::release(&self.inner.db, &row.reply_id, now).await?;
@@ -135,6 +138,7 @@ impl Dispatcher {
         &self,
         row: &Claimed,
         state: &Delivery,
+        attempt: u32,
         account: &Account,
         reply: &Reply,
         cause: FallbackCause,
@@ -149,7 +153,7 @@ impl Dispatcher {
             .record(
                 row,
                 DeliveryCommand::FallBackToTemplate {
-                    attempt: state.attempts,
+                    attempt,
                     template: template.name.clone(),
                     language: template.language_code.clone(),
                     cause,
@@ -303,6 +307,41 @@ impl Dispatcher {
             .map_err(DispatchError::Record)?;
         Ok((context.aggregate, context.current_sequence))
     }
+
+    /// Records that Meta accepted a send. Losing this record would send the reply again, so a
+    /// failing database is tried a few more times before the claim is given up.
+    pub(super) async fn record_sent(
+        &self,
+        row: &Claimed,
+        command: DeliveryCommand,
+    ) -> Result<Delivery, DispatchError> {
+        let mut tries = 0u32;
+        loop {
+            match self.record(row, command.clone()).await {
+                Ok(state) => return Ok(state),
+                Err(error) if tries < 5 => {
+                    tries += 1;
+                    tracing::warn!(reply_id = %row.reply_id, error = %error,
+                        "cannot record an accepted send yet; trying again");
+                    tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(tries)))
+                        .await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+}
+
+/// A failure of Meta or the network for this one message: what the circuit breaker counts
+/// (limits of a recipient or of the tenant's number are handled by their own holds).
+fn is_transient(error: &lyo_application::outbound::SendError) -> bool {
+    matches!(
+        error,
+        lyo_application::outbound::SendError::Retry {
+            scope: lyo_application::outbound::RetryScope::Message,
+            ..
+        }
+    )
 }
 
 pub(super) fn language_of(account: &Account, row: &Claimed) -> Language {
