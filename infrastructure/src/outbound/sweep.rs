@@ -1,7 +1,7 @@
 //! The dispatcher's periodic work: late 131047 statuses and blocked tenants whose token changed.
 use super::dispatcher::{now_ms, DispatchError, Dispatcher};
 use super::outcome::language_of;
-use super::store::{self};
+use super::store;
 use lyo_domain::delivery::{DeliveryCommand, FallbackCause};
 use lyo_domain::ids::TenantId;
 use std::time::Duration;
