@@ -44,6 +44,10 @@ pub struct Platform {
     pub inbox: lyo_infrastructure::inbox::WebhookInbox,
     /// This process's name in lease tables.
     pub owner: String,
+    /// Where replies go: the Cloud API or the sandbox (`LYO_SENDER`).
+    pub sender: Arc<dyn lyo_application::outbound::ReplySender>,
+    /// The sandbox sender when `LYO_SENDER=sandbox`: what was "sent", for `lyo chat` and tests.
+    pub sandbox: Option<Arc<lyo_infrastructure::sender::SandboxSender>>,
     /// Stops the background signal tasks.
     background: CancellationToken,
 }
@@ -109,8 +113,11 @@ impl Platform {
             Box::new(master_key.clone()),
             Box::new(directory.clone()),
         ));
+        let (sender, sandbox) = open_sender(&settings)?;
         Ok((
             Self {
+                sender,
+                sandbox,
                 settings,
                 db,
                 repository,
@@ -188,6 +195,38 @@ impl Platform {
         )
     }
 
+    /// The outbound dispatcher (`LYO_OUTBOUND_*`), sending through [`Self::sender`].
+    pub fn dispatcher(&self) -> lyo_infrastructure::outbound::Dispatcher {
+        let o = &self.settings.outbound;
+        lyo_infrastructure::outbound::Dispatcher::new(
+            self.db.clone(),
+            self.repository.clone(),
+            self.master_key.clone(),
+            self.sender.clone(),
+            lyo_infrastructure::outbound::DispatcherConfig {
+                workers: o.workers,
+                batch: o.batch,
+                claim_for: o.claim_for,
+                idle_wait: std::time::Duration::from_millis(200),
+                policy: lyo_application::outbound::policy::DispatchPolicy {
+                    max_attempts: o.max_attempts,
+                    max_age: o.max_age,
+                    backoff: lyo_application::outbound::Backoff {
+                        base: o.backoff_base,
+                        max: o.backoff_max,
+                    },
+                    block_pause: o.block_pause,
+                },
+                per_number_per_second: o.per_number_per_second,
+                recipient_gap: o.recipient_gap,
+                breaker_failures: o.breaker_failures,
+                breaker_cooldown: o.breaker_cooldown,
+                requires_token: self.sandbox.is_none(),
+                owner: self.owner.clone(),
+            },
+        )
+    }
+
     pub async fn close(self) {
         self.background.cancel();
         self.db.close().await;
@@ -226,6 +265,27 @@ fn store<A: cqrs_es::Aggregate>(
 
 /// The name of the booking process manager's checkpoint and lease.
 pub const BOOKING_PROCESS: &str = "booking_process";
+
+type Senders = (
+    Arc<dyn lyo_application::outbound::ReplySender>,
+    Option<Arc<lyo_infrastructure::sender::SandboxSender>>,
+);
+
+fn open_sender(settings: &Settings) -> anyhow::Result<Senders> {
+    use lyo_infrastructure::config::SenderKind;
+    use lyo_infrastructure::sender::{GraphConfig, GraphSender, SandboxSender};
+    Ok(match settings.effective_sender() {
+        SenderKind::Sandbox => {
+            let sandbox = Arc::new(SandboxSender::default());
+            (sandbox.clone(), Some(sandbox))
+        }
+        SenderKind::Cloud => {
+            let graph = GraphSender::new(&GraphConfig::from_settings(settings))
+                .context("building the Graph API client")?;
+            (Arc::new(graph), None)
+        }
+    })
+}
 
 fn process_owner() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")

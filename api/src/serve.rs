@@ -43,6 +43,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             platform.inbox_worker().run(workers.child_token()),
         ));
     }
+    if platform.settings.outbound.workers > 0 {
+        tasks.push(tokio::spawn(
+            platform.dispatcher().run(workers.child_token()),
+        ));
+    }
     tracing::info!(%address, backend = ?platform.db.backend(), "lyo is listening");
 
     let app = router(AppState::new(&platform, metrics));

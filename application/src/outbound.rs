@@ -16,6 +16,7 @@
 
 mod backoff;
 mod codes;
+pub mod policy;
 
 pub use backoff::Backoff;
 pub use codes::{classify_code, CodeClass};

@@ -7,6 +7,7 @@
 pub mod appointment;
 pub mod availability;
 pub mod conversation;
+pub mod delivery;
 pub mod dialogue;
 pub mod ids;
 pub mod personal;

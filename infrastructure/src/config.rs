@@ -77,6 +77,25 @@ pub struct Settings {
     pub rate_tenant_per_minute: u32,
     /// Inbox workers per process; 0 makes a process that only acknowledges webhooks.
     pub ingress_workers: u32,
+    pub outbound: OutboundSettings,
+}
+
+/// The dispatcher's settings (`docs/operations.md`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboundSettings {
+    /// Dispatcher workers per process; 0 makes a process that sends nothing.
+    pub workers: u32,
+    pub batch: u32,
+    pub claim_for: Duration,
+    pub max_attempts: u32,
+    pub max_age: Duration,
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    pub per_number_per_second: u32,
+    pub recipient_gap: Duration,
+    pub breaker_failures: u32,
+    pub breaker_cooldown: Duration,
+    pub block_pause: Duration,
 }
 
 /// Every name Lyo reads, for the config file check.
@@ -103,6 +122,18 @@ const KNOWN: &[&str] = &[
     "LYO_RATE_CUSTOMER_PER_MINUTE",
     "LYO_RATE_TENANT_PER_MINUTE",
     "LYO_INGRESS_WORKERS",
+    "LYO_OUTBOUND_WORKERS",
+    "LYO_OUTBOUND_BATCH",
+    "LYO_OUTBOUND_CLAIM_SECS",
+    "LYO_OUTBOUND_MAX_ATTEMPTS",
+    "LYO_OUTBOUND_MAX_AGE_SECS",
+    "LYO_OUTBOUND_BACKOFF_BASE_MS",
+    "LYO_OUTBOUND_BACKOFF_MAX_MS",
+    "LYO_OUTBOUND_PER_NUMBER_PER_SECOND",
+    "LYO_OUTBOUND_RECIPIENT_GAP_MS",
+    "LYO_OUTBOUND_BREAKER_FAILURES",
+    "LYO_OUTBOUND_BREAKER_COOLDOWN_SECS",
+    "LYO_OUTBOUND_BLOCK_PAUSE_SECS",
 ];
 
 impl Settings {
@@ -137,7 +168,8 @@ impl Settings {
                 .unwrap_or_else(|| "https://graph.facebook.com/v21.0".into()),
             sender: match get("LYO_SENDER").as_deref() {
                 None => None,
-                Some("cloud") => Some(SenderKind::Cloud),
+                // `graph` is accepted as another name of the Cloud API adapter (`GraphSender`).
+                Some("cloud" | "graph") => Some(SenderKind::Cloud),
                 Some("sandbox") => Some(SenderKind::Sandbox),
                 Some(other) => {
                     return Err(invalid(
@@ -213,6 +245,7 @@ impl Settings {
                 Some(600),
             )?,
             ingress_workers: parse("LYO_INGRESS_WORKERS", get("LYO_INGRESS_WORKERS"), Some(1))?,
+            outbound: OutboundSettings::load(&get)?,
         }
         .check_bounds()
     }
@@ -291,6 +324,112 @@ impl Settings {
         } else {
             SenderKind::Cloud
         })
+    }
+}
+
+impl OutboundSettings {
+    fn load(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let number = |name: &'static str, default: u64| parse(name, get(name), Some(default));
+        let ms =
+            |name: &'static str, default: u64| number(name, default).map(Duration::from_millis);
+        let secs =
+            |name: &'static str, default: u64| number(name, default).map(Duration::from_secs);
+        let small = |name: &'static str, default: u32| parse(name, get(name), Some(default));
+        let settings = Self {
+            workers: small("LYO_OUTBOUND_WORKERS", 4)?,
+            batch: small("LYO_OUTBOUND_BATCH", 4)?,
+            claim_for: secs("LYO_OUTBOUND_CLAIM_SECS", 60)?,
+            max_attempts: small("LYO_OUTBOUND_MAX_ATTEMPTS", 8)?,
+            max_age: secs("LYO_OUTBOUND_MAX_AGE_SECS", 24 * 3600)?,
+            backoff_base: ms("LYO_OUTBOUND_BACKOFF_BASE_MS", 1_000)?,
+            backoff_max: ms("LYO_OUTBOUND_BACKOFF_MAX_MS", 300_000)?,
+            per_number_per_second: small("LYO_OUTBOUND_PER_NUMBER_PER_SECOND", 80)?,
+            recipient_gap: ms("LYO_OUTBOUND_RECIPIENT_GAP_MS", 250)?,
+            breaker_failures: small("LYO_OUTBOUND_BREAKER_FAILURES", 10)?,
+            breaker_cooldown: secs("LYO_OUTBOUND_BREAKER_COOLDOWN_SECS", 30)?,
+            block_pause: secs("LYO_OUTBOUND_BLOCK_PAUSE_SECS", 900)?,
+        };
+        settings.check_bounds()
+    }
+
+    /// Refuses values that would make the dispatcher spin, stall or send twice.
+    fn check_bounds(self) -> Result<Self, ConfigError> {
+        let within = |name: &'static str, value: u128, min: u128, max: u128| {
+            if value < min || value > max {
+                Err(invalid(name, format!("must be between {min} and {max}")))
+            } else {
+                Ok(())
+            }
+        };
+        within("LYO_OUTBOUND_WORKERS", self.workers.into(), 0, 64)?;
+        within("LYO_OUTBOUND_BATCH", self.batch.into(), 1, 100)?;
+        within(
+            "LYO_OUTBOUND_CLAIM_SECS",
+            self.claim_for.as_secs().into(),
+            5,
+            3600,
+        )?;
+        within(
+            "LYO_OUTBOUND_MAX_ATTEMPTS",
+            self.max_attempts.into(),
+            1,
+            100,
+        )?;
+        within(
+            "LYO_OUTBOUND_MAX_AGE_SECS",
+            self.max_age.as_secs().into(),
+            60,
+            7 * 86_400,
+        )?;
+        within(
+            "LYO_OUTBOUND_BACKOFF_BASE_MS",
+            self.backoff_base.as_millis(),
+            1,
+            60_000,
+        )?;
+        within(
+            "LYO_OUTBOUND_BACKOFF_MAX_MS",
+            self.backoff_max.as_millis(),
+            1,
+            86_400_000,
+        )?;
+        if self.backoff_max < self.backoff_base {
+            return Err(invalid(
+                "LYO_OUTBOUND_BACKOFF_MAX_MS",
+                "must not be below LYO_OUTBOUND_BACKOFF_BASE_MS".into(),
+            ));
+        }
+        within(
+            "LYO_OUTBOUND_PER_NUMBER_PER_SECOND",
+            self.per_number_per_second.into(),
+            1,
+            10_000,
+        )?;
+        within(
+            "LYO_OUTBOUND_RECIPIENT_GAP_MS",
+            self.recipient_gap.as_millis(),
+            0,
+            60_000,
+        )?;
+        within(
+            "LYO_OUTBOUND_BREAKER_FAILURES",
+            self.breaker_failures.into(),
+            1,
+            10_000,
+        )?;
+        within(
+            "LYO_OUTBOUND_BREAKER_COOLDOWN_SECS",
+            self.breaker_cooldown.as_secs().into(),
+            1,
+            3600,
+        )?;
+        within(
+            "LYO_OUTBOUND_BLOCK_PAUSE_SECS",
+            self.block_pause.as_secs().into(),
+            1,
+            7 * 86_400,
+        )?;
+        Ok(self)
     }
 }
 
@@ -478,6 +617,24 @@ mod tests {
         assert!(with("WHATSAPP_GRAPH_URL", "graph.facebook.com/v21.0").is_err());
         assert!(with("WHATSAPP_GRAPH_URL", "ftp://graph.facebook.com").is_err());
         assert!(with("WHATSAPP_GRAPH_URL", "http://127.0.0.1:9/v21.0").is_ok());
+    }
+
+    #[test]
+    fn outbound_settings_are_bounded() {
+        let with = |name: &'static str, value: &'static str| {
+            Settings::from_sources(None, move |n| (n == name).then(|| value.to_string()))
+        };
+        let defaults = with("LYO_BIND", "127.0.0.1:8080").unwrap().outbound;
+        assert_eq!(defaults.per_number_per_second, 80);
+        assert_eq!(defaults.max_attempts, 8);
+        assert!(with("LYO_OUTBOUND_PER_NUMBER_PER_SECOND", "0").is_err());
+        assert!(with("LYO_OUTBOUND_CLAIM_SECS", "1").is_err());
+        assert!(with("LYO_OUTBOUND_BACKOFF_MAX_MS", "0").is_err());
+        assert!(with("LYO_OUTBOUND_WORKERS", "0").is_ok());
+        assert_eq!(
+            with("LYO_SENDER", "graph").unwrap().sender,
+            Some(SenderKind::Cloud)
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod event_store;
 pub mod identity;
 pub mod inbox;
 pub mod ingress;
+pub mod outbound;
 pub mod pii;
 pub mod projection;
 pub mod sender;

@@ -5,7 +5,9 @@
 //! `scripts/test` starts a throwaway cluster and sets it. Without it they fail, never skip.
 
 pub mod chat;
+pub mod graph;
 pub mod ledger;
+pub mod outbound;
 pub mod process;
 
 use lyo_api::platform::{Migrate, Platform};

@@ -4,6 +4,7 @@
 mod auth;
 mod error;
 mod health;
+mod outbound;
 mod tenants;
 pub mod webhook;
 
@@ -54,6 +55,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::routes())
         .merge(tenants::routes())
+        .merge(outbound::routes())
         .merge(webhook::routes())
         .with_state(state)
         .layer(middleware::from_fn(record_metrics))

@@ -40,6 +40,10 @@ pub fn all_projectors(
             db.clone(),
             TenantSettingsModel { cache: configs },
         )),
+        Arc::new(SqlProjector::new(
+            db.clone(),
+            crate::outbound::OutboundQueueModel,
+        )),
     ]
 }
 

@@ -1,0 +1,21 @@
+//! The outbound queue and its dispatcher (issue 6, `docs/outbound.md`, ADR 0010).
+//!
+//! - [`OutboundQueueModel`]: the `outbound_queue` read model (one row per `ReplyQueued`, the
+//!   customers' 24-hour window and sealed ids, delivery statuses, each reply's state from its
+//!   `Delivery` events). Rebuildable; replays add nothing.
+//! - [`Dispatcher`]: workers that claim due rows, send through a `ReplySender` and record
+//!   every outcome on the reply's `Delivery` aggregate.
+//! - [`store`]: the SQL, including the read views (a reply, a tenant's sending health).
+
+mod accounts;
+mod dispatcher;
+mod opening;
+mod outcome;
+mod queue;
+pub mod store;
+mod sweep;
+mod throttle;
+
+pub use accounts::{Account, AccountError, Accounts};
+pub use dispatcher::{now_ms, DispatchError, Dispatcher, DispatcherConfig};
+pub use queue::{apply_delivery, signal, status_rank, OutboundQueueModel, NAME as OUTBOUND_QUEUE};
