@@ -1,5 +1,6 @@
 //! The `lyo` command line (see `docs/operations.md` and the shared interface contract).
 
+mod chat;
 mod projections;
 mod tenant;
 mod understand;
@@ -40,6 +41,8 @@ pub enum Command {
     },
     /// Print, as one JSON object, what the assistant understands in a message.
     Understand(understand::UnderstandArgs),
+    /// Play a customer against a running server (the sandbox sender shows the replies).
+    Chat(chat::ChatArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -61,6 +64,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Projections { command } => projections::run(settings()?, command).await?,
         Command::Tenant { command } => tenant::run(settings()?, command).await?,
         Command::Understand(args) => understand::run(args)?,
+        Command::Chat(args) => chat::run(settings()?, args).await?,
     }
     Ok(ExitCode::SUCCESS)
 }

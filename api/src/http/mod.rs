@@ -5,6 +5,7 @@ mod auth;
 mod error;
 mod health;
 mod outbound;
+mod sandbox;
 mod tenants;
 pub mod webhook;
 
@@ -31,6 +32,8 @@ pub struct AppState {
     /// `None`: no admin token configured, so every admin call is refused.
     pub admin_token: Option<AdminToken>,
     pub webhook: std::sync::Arc<webhook::Webhook>,
+    /// What the sandbox sender recorded, when it is the sender (`lyo chat` reads it).
+    pub sandbox: Option<std::sync::Arc<lyo_infrastructure::sender::SandboxSender>>,
 }
 
 impl AppState {
@@ -47,6 +50,7 @@ impl AppState {
                 platform.directory.clone(),
                 platform.master_key.clone(),
             )),
+            sandbox: platform.sandbox.clone(),
         }
     }
 }
@@ -56,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::routes())
         .merge(tenants::routes())
         .merge(outbound::routes())
+        .merge(sandbox::routes())
         .merge(webhook::routes())
         .with_state(state)
         .layer(middleware::from_fn(record_metrics))
