@@ -1,0 +1,167 @@
+//! `lyo-e2e-bench`: the end-to-end benchmark of issue 6. `bench/e2e` starts the release
+//! `lyo serve` on Postgres with `LYO_SENDER=cloud` and `WHATSAPP_GRAPH_URL` pointing here, then
+//! runs this.
+//!
+//! This process is both sides of Meta: it serves a fake Graph API on `--graph-port` (answering
+//! every send at once with a message id, as Meta does) and, at each steady rate in turn, posts
+//! signed webhooks, one "ciao" per new customer. The latency of a message is from the moment
+//! its webhook request starts to the moment the fake Graph API receives the reply addressed to
+//! that customer: acknowledgement, inbox, dialogue, outbound queue, dispatcher and HTTP send.
+
+use anyhow::{bail, Context};
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use clap::Parser;
+use lyo_infrastructure::whatsapp::{sign, SimulatedCustomer};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// The server, e.g. http://127.0.0.1:8080 (loopback only).
+    #[arg(long)]
+    url: String,
+    /// Where the fake Graph API listens (the server's WHATSAPP_GRAPH_URL points here).
+    #[arg(long)]
+    graph_port: u16,
+    /// The tenant's phone number id.
+    #[arg(long)]
+    phone_number_id: String,
+    /// Steady rates to measure, messages per second, one after the other.
+    #[arg(long, value_delimiter = ',', default_value = "200,1000")]
+    rates: Vec<u32>,
+    #[arg(long, default_value_t = 10)]
+    seconds: u32,
+}
+
+/// When each reply reached the fake Graph API, by recipient.
+#[derive(Default)]
+struct Graph {
+    arrived: Mutex<HashMap<String, Instant>>,
+    sends: AtomicU64,
+}
+
+async fn messages(State(graph): State<Arc<Graph>>, Json(body): Json<Value>) -> Json<Value> {
+    let n = graph.sends.fetch_add(1, Ordering::Relaxed);
+    if body.get("status").and_then(Value::as_str) != Some("read") {
+        if let Some(to) = body.get("to").and_then(Value::as_str) {
+            if let Ok(mut arrived) = graph.arrived.lock() {
+                arrived.entry(to.to_string()).or_insert_with(Instant::now);
+            }
+        }
+    }
+    Json(json!({
+        "messaging_product": "whatsapp",
+        "contacts": [{"input": body.get("to"), "wa_id": body.get("to")}],
+        "messages": [{"id": format!("wamid.fake.{n}")}],
+    }))
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let host = reqwest::Url::parse(&args.url)?;
+    if !matches!(
+        host.host_str(),
+        Some("127.0.0.1" | "::1" | "[::1]" | "localhost")
+    ) {
+        bail!("the benchmark only sends to loopback");
+    }
+    let secret = std::env::var("WHATSAPP_APP_SECRET").context("WHATSAPP_APP_SECRET")?;
+    let graph = Arc::new(Graph::default());
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.graph_port)).await?;
+    let app = Router::new()
+        .route("/{*path}", post(messages))
+        .with_state(graph.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let client = reqwest::Client::new();
+    let mut out = String::from(
+        "| rate (messages/s) | messages | replied | p50 | p99 | p99.9 | max |\n|---|---|---|---|---|---|---|\n",
+    );
+    for (phase, rate) in args.rates.iter().copied().enumerate() {
+        let total = rate * args.seconds;
+        let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
+        let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+        let start = Instant::now();
+        let mut tasks = Vec::with_capacity(total as usize);
+        for i in 0..total {
+            tokio::time::sleep_until((start + interval * i).into()).await;
+            let wa_id = format!("3938{phase}{i:07}");
+            let mut customer = SimulatedCustomer::new(&args.phone_number_id, &wa_id, "Cliente");
+            let delivery = customer.text("ciao", jiff::Timestamp::now().as_second());
+            let (client, url, secret, sent) = (
+                client.clone(),
+                args.url.clone(),
+                secret.clone(),
+                sent.clone(),
+            );
+            tasks.push(tokio::spawn(async move {
+                let at = Instant::now();
+                let response = client
+                    .post(format!("{url}/webhooks/whatsapp"))
+                    .header(
+                        "x-hub-signature-256",
+                        sign(secret.as_bytes(), &delivery.body),
+                    )
+                    .body(delivery.body)
+                    .send()
+                    .await?;
+                if response.status() != 200 {
+                    bail!("webhook answered {}", response.status());
+                }
+                if let Ok(mut sent) = sent.lock() {
+                    sent.insert(wa_id, at);
+                }
+                anyhow::Ok(())
+            }));
+        }
+        for task in tasks {
+            task.await??;
+        }
+        let sent = sent.lock().map(|s| s.clone()).unwrap_or_default();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let latencies = loop {
+            let arrived = graph.arrived.lock().map(|a| a.clone()).unwrap_or_default();
+            let done = sent.keys().all(|k| arrived.contains_key(k));
+            if done || Instant::now() > deadline {
+                let mut ms: Vec<f64> = sent
+                    .iter()
+                    .filter_map(|(to, at)| {
+                        arrived
+                            .get(to)
+                            .map(|r| r.duration_since(*at).as_secs_f64() * 1000.0)
+                    })
+                    .collect();
+                ms.sort_by(f64::total_cmp);
+                break ms;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        out.push_str(&format!(
+            "| {rate} | {} | {} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms |\n",
+            sent.len(),
+            latencies.len(),
+            percentile(&latencies, 50.0),
+            percentile(&latencies, 99.0),
+            percentile(&latencies, 99.9),
+            latencies.last().copied().unwrap_or(f64::NAN),
+        ));
+        // Let the server settle before the next rate.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes())?;
+    Ok(())
+}
