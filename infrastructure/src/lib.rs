@@ -13,5 +13,6 @@ pub mod inbox;
 pub mod ingress;
 pub mod pii;
 pub mod projection;
+pub mod reminders;
 pub mod sender;
 pub mod whatsapp;
