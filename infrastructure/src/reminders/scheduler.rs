@@ -135,16 +135,19 @@ impl ReminderScheduler {
     pub async fn send_due(&self, now: Timestamp) -> Result<usize, SchedulerError> {
         let mut total = 0;
         loop {
-            let n = self.batch(now).await?;
-            total += n;
-            if n < self.config.batch as usize {
+            let (claimed, settled) = self.batch(now).await?;
+            total += settled;
+            // A short batch means nothing more is due; rows left pending (a tenant not
+            // projected yet) wait for the next round rather than being claimed again at once.
+            if claimed < self.config.batch as usize || settled < claimed {
                 return Ok(total);
             }
         }
     }
 
-    /// One batch: claim, triage, command, mark. Returns the number of rows claimed.
-    async fn batch(&self, now: Timestamp) -> Result<usize, SchedulerError> {
+    /// One batch: claim, triage, command, mark. Returns how many rows were claimed and how many
+    /// of them settled (sent or dropped).
+    async fn batch(&self, now: Timestamp) -> Result<(usize, usize), SchedulerError> {
         let now_ms = now.as_millisecond();
         let limit = i64::from(self.config.batch);
         let (tx, rows): (Option<DbTx>, Vec<Row>) = match &self.db {
@@ -171,7 +174,7 @@ impl ReminderScheduler {
             }
         };
         if rows.is_empty() {
-            return Ok(0);
+            return Ok((0, 0));
         }
         let claimed = rows
             .into_iter()
@@ -226,7 +229,7 @@ impl ReminderScheduler {
             // Left pending: free them for the next round at once.
             self.unclaim(&claimed).await;
         }
-        Ok(claimed.len())
+        Ok((claimed.len(), marks.len()))
     }
 
     /// Asks the conversation to remind; false when the tenant is not known (yet).
