@@ -458,3 +458,66 @@ async fn two_schedulers_on_one_postgres_send_each_reminder_once() {
         .iter()
         .all(|(_, state, _)| state == "sent"));
 }
+
+/// Two real `lyo serve` processes on one Postgres, each running its scheduler on the real
+/// clock: a reminder made due a few seconds ahead (by a policy change, which re-plans) reaches
+/// every customer once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_lyo_serve_processes_send_each_reminder_once() {
+    use lyo_tests::process::Server;
+    use std::time::Duration;
+
+    let db = TestDb::migrated(Backend::Postgres).await;
+    let shop = Shop::open(&db, trattoria("2010", &[1440])).await;
+    let mut guests = Vec::new();
+    let mut start = None;
+    for i in 0..6 {
+        let mut guest = shop.guest(&format!("3933300003{i:02}"), "Ospite");
+        let subject = book(&mut guest, "20", &format!("Ospite{i}")).await;
+        start = Some(starts_at(&shop, &subject).await);
+        guests.push(guest);
+    }
+    let start = start.unwrap();
+
+    let dir = std::env::temp_dir().join(format!("lyo-remind-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = lyo_tests::master_key();
+    let env = [
+        ("DATABASE_URL", db.url.as_str()),
+        ("LYO_MASTER_KEY", key.as_str()),
+        ("WHATSAPP_APP_SECRET", lyo_tests::chat::APP_SECRET),
+        ("LYO_REMINDER_INTERVAL_MS", "100"),
+        ("LYO_REMINDER_BATCH", "1"),
+    ];
+    let first = Server::start(&dir, &env).await;
+    let second = Server::start(&dir, &env).await;
+
+    // Due 5 to 65 seconds from now: whole minutes before the start.
+    let ahead = start.duration_since(Timestamp::now()).as_secs() - 5;
+    let minutes = ahead / 60;
+    let (status, _, answer) = lyo_tests::call_api(
+        &shop.platform,
+        "PATCH",
+        &format!("/api/v1/tenants/{}", shop.tenant),
+        Some(ADMIN),
+        Some(json!({"assistant": {"reminder_minutes_before": [minutes]}}).to_string()),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+
+    let subjects: Vec<String> = guests.iter().filter_map(|g| g.subject.clone()).collect();
+    let subjects: Vec<&str> = subjects.iter().map(String::as_str).collect();
+    lyo_tests::eventually(Duration::from_secs(120), "every reminder sent", || async {
+        count_events(&shop, &subjects, "ReminderSent").await >= guests.len()
+    })
+    .await;
+    // Both schedulers keep running a little longer: still nothing twice.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    drop(first);
+    drop(second);
+    assert_eq!(count_events(&shop, &subjects, "ReminderSent").await, 6);
+    for guest in &guests {
+        assert_eq!(reminders_in(&guest.replies().await).len(), 1);
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
