@@ -18,6 +18,7 @@ use lyo_infrastructure::projection::{
     all_projectors, CheckpointOnly, DirectoryCache, SqlLeaseStore, SqlProjector, SqlTenantConfigs,
     SqlTenantDirectory, TenantConfigCache,
 };
+use lyo_infrastructure::reminders::{ReminderScheduler, RemindersModel, SchedulerConfig};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -106,6 +107,7 @@ impl Platform {
             tenant_configs.clone(),
             PiiVault::new(db.clone(), master_key.clone()),
         ));
+        projectors.push(Arc::new(SqlProjector::new(db.clone(), RemindersModel)));
         let directory = SqlTenantDirectory::new(db.clone(), cache);
         let tenants = Arc::new(TenantService::new(
             PersistedEventStore::new_event_store(repository.clone()),
@@ -223,6 +225,20 @@ impl Platform {
                 breaker_cooldown: o.breaker_cooldown,
                 requires_token: self.sandbox.is_none(),
                 owner: self.owner.clone(),
+            },
+        )
+    }
+
+    /// The loop that sends due reminders through the conversations (docs/reminders.md).
+    pub fn reminder_scheduler(&self) -> ReminderScheduler {
+        ReminderScheduler::new(
+            self.db.clone(),
+            self.repository.clone(),
+            self.tenant_configs.clone(),
+            SchedulerConfig {
+                interval: self.settings.reminder_interval,
+                batch: self.settings.reminder_batch,
+                claim_for: std::time::Duration::from_secs(60),
             },
         )
     }

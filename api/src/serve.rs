@@ -48,6 +48,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             platform.dispatcher().run(workers.child_token()),
         ));
     }
+    if !platform.settings.reminder_interval.is_zero() {
+        tasks.push(tokio::spawn(
+            platform.reminder_scheduler().run(workers.child_token()),
+        ));
+    }
     tracing::info!(%address, backend = ?platform.db.backend(), "lyo is listening");
 
     let app = router(AppState::new(&platform, metrics));

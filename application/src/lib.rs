@@ -9,6 +9,7 @@ pub mod event_log;
 pub mod metadata;
 pub mod outbound;
 pub mod projection;
+pub mod reminders;
 pub mod tenants;
 
 /// An error and its sources, `outer: inner: innermost`, for logging causes once and whole.

@@ -77,6 +77,10 @@ pub struct Settings {
     pub rate_tenant_per_minute: u32,
     /// Inbox workers per process; 0 makes a process that only acknowledges webhooks.
     pub ingress_workers: u32,
+    /// How often the reminder scheduler looks for due reminders; zero: this process sends none.
+    pub reminder_interval: Duration,
+    /// Reminders claimed per scheduler transaction.
+    pub reminder_batch: u32,
     pub outbound: OutboundSettings,
 }
 
@@ -134,6 +138,8 @@ const KNOWN: &[&str] = &[
     "LYO_OUTBOUND_BREAKER_FAILURES",
     "LYO_OUTBOUND_BREAKER_COOLDOWN_SECS",
     "LYO_OUTBOUND_BLOCK_PAUSE_SECS",
+    "LYO_REMINDER_INTERVAL_MS",
+    "LYO_REMINDER_BATCH",
 ];
 
 impl Settings {
@@ -246,6 +252,12 @@ impl Settings {
             )?,
             ingress_workers: parse("LYO_INGRESS_WORKERS", get("LYO_INGRESS_WORKERS"), Some(1))?,
             outbound: OutboundSettings::load(&get)?,
+            reminder_interval: Duration::from_millis(parse(
+                "LYO_REMINDER_INTERVAL_MS",
+                get("LYO_REMINDER_INTERVAL_MS"),
+                Some(15_000),
+            )?),
+            reminder_batch: parse("LYO_REMINDER_BATCH", get("LYO_REMINDER_BATCH"), Some(100))?,
         }
         .check_bounds()
     }
@@ -292,6 +304,16 @@ impl Settings {
                 "LYO_GRAPH_CONNECT_TIMEOUT_MS",
                 "must not exceed LYO_GRAPH_TIMEOUT_MS".into(),
             ));
+        }
+        let interval = self.reminder_interval.as_millis();
+        if interval != 0 && !(100..=3_600_000).contains(&interval) {
+            return Err(invalid(
+                "LYO_REMINDER_INTERVAL_MS",
+                "must be 0 (no reminders from this process) or 100 to 3600000".into(),
+            ));
+        }
+        if !(1..=1000).contains(&self.reminder_batch) {
+            return Err(invalid("LYO_REMINDER_BATCH", "must be 1 to 1000".into()));
         }
         match reqwest::Url::parse(&self.whatsapp_graph_url) {
             Ok(url) if matches!(url.scheme(), "http" | "https") && !url.cannot_be_a_base() => {}
@@ -635,6 +657,21 @@ mod tests {
             with("LYO_SENDER", "graph").unwrap().sender,
             Some(SenderKind::Cloud)
         );
+    }
+
+    #[test]
+    fn reminder_settings_are_bounded() {
+        let with = |name: &'static str, value: &'static str| {
+            Settings::from_sources(None, move |n| (n == name).then(|| value.to_string()))
+        };
+        let defaults = with("LYO_BIND", "127.0.0.1:8080").unwrap();
+        assert_eq!(defaults.reminder_interval, Duration::from_secs(15));
+        assert_eq!(defaults.reminder_batch, 100);
+        assert!(with("LYO_REMINDER_INTERVAL_MS", "0").is_ok());
+        assert!(with("LYO_REMINDER_INTERVAL_MS", "5").is_err());
+        assert!(with("LYO_REMINDER_INTERVAL_MS", "3600001").is_err());
+        assert!(with("LYO_REMINDER_BATCH", "0").is_err());
+        assert!(with("LYO_REMINDER_BATCH", "1001").is_err());
     }
 
     #[test]

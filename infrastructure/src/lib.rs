@@ -14,5 +14,6 @@ pub mod ingress;
 pub mod outbound;
 pub mod pii;
 pub mod projection;
+pub mod reminders;
 pub mod sender;
 pub mod whatsapp;

@@ -44,6 +44,16 @@ pub enum ConversationCommand {
     },
     /// Staff give the chat back to the assistant.
     HandBack,
+    /// The reminder scheduler: remind the customer of an upcoming appointment. `reminder_id`
+    /// is derived from the appointment, the offset and the slot's start, so a repeat (a crash
+    /// before the scheduler marked it sent, a second process, a rebuilt schedule) is a no-op.
+    /// `now` is the scheduler's clock: a booking that starts before it is not reminded of.
+    RemindOf {
+        reminder_id: Uuid,
+        appointment_id: AppointmentId,
+        now: jiff::Timestamp,
+        context: Box<DialogueContext>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -75,6 +75,21 @@ pub enum ConversationEvent {
         reason: HandOffReason,
     },
     HandedBack,
+    /// A reminder of an upcoming appointment was queued (its `ReplyQueued` follows).
+    ReminderSent {
+        reminder_id: Uuid,
+        appointment_id: AppointmentId,
+    },
+    /// A reminder was due but not sent, and why; it is never tried again.
+    ReminderSkipped {
+        reminder_id: Uuid,
+        appointment_id: AppointmentId,
+        reason: ReminderSkip,
+    },
+    /// The customer tapped "Confirm" on a reminder: they will come.
+    AttendanceConfirmed {
+        appointment_id: AppointmentId,
+    },
     OptedOut,
     OptedIn,
 }
@@ -131,6 +146,19 @@ pub enum StaffChange {
     Cancelled,
 }
 
+/// Why a due reminder was not sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReminderSkip {
+    /// The customer opted out (STOP).
+    OptedOut,
+    /// Staff hold the chat.
+    HandedOff,
+    /// The conversation knows no such booking, or it is cancelled, rejected, being cancelled
+    /// or already begun.
+    NotActive,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HandOffReason {
@@ -157,6 +185,9 @@ impl ConversationEvent {
             Self::AppointmentChangeNotified { .. } => "AppointmentChangeNotified",
             Self::HandedOffToStaff { .. } => "HandedOffToStaff",
             Self::HandedBack => "HandedBack",
+            Self::ReminderSent { .. } => "ReminderSent",
+            Self::ReminderSkipped { .. } => "ReminderSkipped",
+            Self::AttendanceConfirmed { .. } => "AttendanceConfirmed",
             Self::OptedOut => "OptedOut",
             Self::OptedIn => "OptedIn",
         }

@@ -18,7 +18,7 @@ pub use commands::{
 };
 pub use events::{
     AlternativesFor, BookingStatus, CancelRefusal, ConversationEvent, HandOffReason,
-    RecordedOutcome, StaffChange,
+    RecordedOutcome, ReminderSkip, StaffChange,
 };
 
 use crate::dialogue::{self, DialogueState};
@@ -156,6 +156,12 @@ impl Conversation {
                 context,
             } => dialogue::on_staff_change(d, appointment_id, change, &context),
             ConversationCommand::HandBack => dialogue::on_hand_back(d),
+            ConversationCommand::RemindOf {
+                reminder_id,
+                appointment_id,
+                now,
+                context,
+            } => dialogue::on_reminder(d, reminder_id, appointment_id, now, &context),
         }
     }
 }

@@ -53,6 +53,8 @@ pub(crate) enum Msg<'a> {
     Help { salon: bool },
     OptedOut,
     OptedIn,
+    Reminder { line: &'a str, tenant: &'a str },
+    AttendanceConfirmed { tenant: &'a str },
 }
 
 /// Short labels for buttons and list buttons.
@@ -191,6 +193,8 @@ fn italian(msg: Msg<'_>) -> String {
         Help { salon: true } => "Posso fissare, spostare o annullare un appuntamento, e dirti orari e indirizzo.".into(),
         OptedOut => "Ok, non riceverai più messaggi da noi. Scrivi START per riattivarli.".into(),
         OptedIn => "Bentornato! Riceverai di nuovo i nostri messaggi.".into(),
+        Reminder { line, tenant } => format!("Promemoria da {tenant} ⏰\n{line}\nCi sarai? Conferma o annulla qui sotto."),
+        AttendanceConfirmed { tenant } => format!("Grazie per la conferma! Ti aspettiamo da {tenant}."),
     }
 }
 
@@ -246,6 +250,8 @@ fn english(msg: Msg<'_>) -> String {
         Help { salon: true } => "I can book, move or cancel an appointment, and tell you our hours and address.".into(),
         OptedOut => "OK, you won't receive any more messages from us. Send START to turn them back on.".into(),
         OptedIn => "Welcome back! You'll receive our messages again.".into(),
+        Reminder { line, tenant } => format!("A reminder from {tenant} ⏰\n{line}\nWill you be there? Confirm or cancel below."),
+        AttendanceConfirmed { tenant } => format!("Thanks for confirming! See you at {tenant}."),
     }
 }
 
@@ -301,6 +307,8 @@ fn spanish(msg: Msg<'_>) -> String {
         Help { salon: true } => "Puedo reservar, cambiar o anular una cita, y darte el horario y la dirección.".into(),
         OptedOut => "Vale, no recibirás más mensajes nuestros. Escribe START para volver a recibirlos.".into(),
         OptedIn => "¡Bienvenido de nuevo! Volverás a recibir nuestros mensajes.".into(),
+        Reminder { line, tenant } => format!("Recordatorio de {tenant} ⏰\n{line}\n¿Vendrás? Confirma o anula aquí abajo."),
+        AttendanceConfirmed { tenant } => format!("¡Gracias por confirmar! Te esperamos en {tenant}."),
     }
 }
 

@@ -6,7 +6,8 @@
 //! being collected), `message` (answering an inbound message), `collect` (details, questions,
 //! summary, request), `checks` (the wish against the settings), `taps` (button and row ids,
 //! alternatives), `changes` (cancelling and moving), `outcomes` (answers from the appointment
-//! side and staff), `turn` (collects one decision's events and replies, with derived ids),
+//! side and staff), `reminders` (a due reminder, and the `attend:<id>` tap), `turn` (collects one decision's
+//! events and replies, with derived ids),
 //! `catalogue` (every sentence in it/en/es), `render` (dates, summaries, hours, bounded reply
 //! bodies), `words` (services, staff, bare names, tap ids).
 //!
@@ -23,6 +24,7 @@ mod collect;
 mod draft;
 mod message;
 mod outcomes;
+mod reminders;
 mod render;
 mod state;
 mod taps;
@@ -35,6 +37,7 @@ pub use outcomes::{
     on_booking_outcome, on_cancellation_outcome, on_hand_back, on_reschedule_outcome,
     on_staff_change,
 };
+pub use reminders::on_reminder;
 pub use state::{Awaiting, ChangeKind, DialogueState, KnownBooking, Request};
 
 use jiff::civil::Date;

@@ -114,6 +114,12 @@ pub struct DialogueState {
     pub requests: BTreeMap<Uuid, Request>,
     pub outcomes: HashSet<Uuid>,
     pub bookings: BTreeMap<AppointmentId, KnownBooking>,
+    /// Reminders decided (sent or skipped): each is decided once.
+    #[serde(default)]
+    pub reminders: HashSet<Uuid>,
+    /// Appointments whose customer confirmed they will come.
+    #[serde(default)]
+    pub attending: HashSet<AppointmentId>,
 }
 
 impl DialogueState {
@@ -214,6 +220,13 @@ impl DialogueState {
                 self.awaiting = Awaiting::Nothing;
             }
             ConversationEvent::OptedIn => self.opted_out = false,
+            ConversationEvent::ReminderSent { reminder_id, .. }
+            | ConversationEvent::ReminderSkipped { reminder_id, .. } => {
+                self.reminders.insert(*reminder_id);
+            }
+            ConversationEvent::AttendanceConfirmed { appointment_id } => {
+                self.attending.insert(*appointment_id);
+            }
             ConversationEvent::MessageStatusChanged(_) | ConversationEvent::ReplyQueued { .. } => {}
         }
     }
@@ -250,6 +263,14 @@ impl DialogueState {
             | RecordedOutcome::CancellationRefused { .. }
             | RecordedOutcome::MoveUnavailable { .. } => {}
         }
+    }
+
+    /// Whether the customer asked to cancel `appointment_id` and no answer came yet.
+    pub fn cancelling(&self, appointment_id: AppointmentId) -> bool {
+        self.requests.iter().any(|(id, r)| {
+            matches!(r, Request::Cancellation { appointment_id: a } if *a == appointment_id)
+                && !self.outcomes.contains(id)
+        })
     }
 
     /// The customer's upcoming appointments, soonest first.

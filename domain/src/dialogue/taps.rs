@@ -1,6 +1,6 @@
 //! Taps on the assistant's own buttons and rows, answered by their ids (`confirm:<token>`,
 //! `change`, `keep`, `svc:<n>`, `slot:<local start>`, `appt:<id>`, `cancel:<id>`,
-//! `move:<id>`), and choosing or declining alternatives.
+//! `move:<id>`, `attend:<id>` from a reminder), and choosing or declining alternatives.
 
 use jiff::civil::DateTime;
 
@@ -68,6 +68,10 @@ impl Turn<'_> {
                 self.picked(change, a, input.u);
                 return true;
             }
+        }
+        if let Some(a) = appointment("attend:") {
+            self.attend(a);
+            return true;
         }
         if let Some(a) = appointment("cancel:") {
             self.request_cancel(a);

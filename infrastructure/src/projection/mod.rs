@@ -89,6 +89,7 @@ pub fn payloads_read_by(projector: &str) -> Option<&'static [&'static str]> {
     match projector {
         lyo_application::projection::event_counts::NAME => Some(&[]),
         tenant_directory::NAME => Some(&[<lyo_domain::tenant::Tenant as cqrs_es::Aggregate>::TYPE]),
+        lyo_application::reminders::NAME => Some(&["Tenant", "Appointment"]),
         _ => None,
     }
 }
