@@ -234,7 +234,7 @@ pub fn on_staff_change(
             reason.as_deref(),
         ),
     };
-    if b.status == status {
+    if b.status == status || state.notified.contains(&(appointment_id, kind)) {
         return Vec::new();
     }
     let cause = format!("{appointment_id}/{kind:?}");

@@ -120,6 +120,10 @@ pub struct DialogueState {
     /// Appointments whose customer confirmed they will come.
     #[serde(default)]
     pub attending: HashSet<AppointmentId>,
+    /// Staff changes the customer was told of: each is told once, also when a replay brings an
+    /// older change after a newer one.
+    #[serde(default)]
+    pub notified: HashSet<(AppointmentId, StaffChange)>,
 }
 
 impl DialogueState {
@@ -199,6 +203,7 @@ impl DialogueState {
                 appointment_id,
                 change,
             } => {
+                self.notified.insert((*appointment_id, *change));
                 if let Some(b) = self.bookings.get_mut(appointment_id) {
                     b.status = match change {
                         StaffChange::Confirmed => BookingStatus::Confirmed,
