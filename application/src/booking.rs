@@ -12,8 +12,9 @@
 //!   so a replay decides what the first run decided.
 //! - The schedule of the slot's service date decides capacity; other schedules are only read
 //!   to suggest alternatives, which are offers, decided again when one is chosen.
-//! - Steps run in the order that never loses a customer's table: reserve, then record the
-//!   appointment, then release what it replaces, then tell the conversation.
+//! - Steps run in the order that never loses a customer's table: reserve first and tell the
+//!   conversation last. A move on another date releases the old hold before the appointment
+//!   records the move, so that a replay still knows which hold to release (ADR 0009).
 
 use crate::event_log::{RecordedEvent, StoreError};
 use crate::metadata::{Actor, EventMetadata};
@@ -25,7 +26,7 @@ use cqrs_es::{Aggregate, AggregateContext, AggregateError, CqrsFramework, EventS
 use jiff::Timestamp;
 use lyo_domain::appointment::{
     Appointment, AppointmentCommand, AppointmentError, AppointmentEvent, AppointmentRequest,
-    CancelledBy, ConfirmedBy,
+    CancelledBy, ConfirmedBy, Status,
 };
 use lyo_domain::availability::{alternatives, Slot, Unavailable, ValidSettings, Wish};
 use lyo_domain::conversation::{
@@ -97,6 +98,11 @@ enum ProcessError {
     Contended(u32),
     #[error("{0}")]
     Rejected(String),
+    #[error("the tenant's configuration is not projected yet")]
+    TenantNotProjected,
+    /// The message names the event only: serde's would quote the (personal) value.
+    #[error("a {0} event does not decode")]
+    Undecodable(String),
 }
 
 /// The causing event, as the commands it leads to need it.
@@ -369,7 +375,11 @@ where
                     Err(AppointmentError::AlreadyRequested) => {}
                     Err(error) => return Err(failed(ProcessError::Rejected(error.to_string()))),
                 }
-                if config.auto_confirm {
+                // What the appointment says, not today's setting: a replay after a change of
+                // `auto_confirm` must answer what was decided.
+                let appointment: Appointment =
+                    load(&self.appointment_store, &appointment_id.to_string()).await?;
+                if appointment.status() != Some(Status::Requested) {
                     BookingOutcome::Confirmed {
                         appointment_id,
                         slot,
@@ -425,9 +435,12 @@ where
                 self.free(cause, appointment_id).await?;
                 CancellationOutcome::Cancelled
             }
-            Err(_) => CancellationOutcome::Refused {
-                reason: CancelRefusal::NotActive,
-            },
+            Err(error) => {
+                tracing::info!(error = %error, "a cancellation the appointment refused");
+                CancellationOutcome::Refused {
+                    reason: CancelRefusal::NotActive,
+                }
+            }
         };
         self.tell(
             cause,
@@ -469,13 +482,26 @@ where
     ) -> Result<(), ProjectionError> {
         let appointment: Appointment =
             load(&self.appointment_store, &appointment_id.to_string()).await?;
-        let active = appointment.status().is_some_and(|s| s.holds_slot());
+        let hold = AppointmentId::from_uuid(cause.derived("hold"));
+        // Only a booking still ahead can move (an arrived or seated one keeps its table).
+        let movable = matches!(
+            appointment.status(),
+            Some(Status::Requested | Status::Confirmed)
+        );
         let (Some(settings), Some(current), Some(old_schedule), true) = (
             &config.booking,
             appointment.held_as(),
             appointment.schedule(),
-            active,
+            movable,
         ) else {
+            // A replay may find the appointment changed after this move reserved: give the
+            // move's hold back (a no-op when nothing is held under it).
+            if let Some(settings) = &config.booking {
+                let target = ScheduleId::for_wish(cause.tenant, settings, &wish);
+                if appointment.held_as() != Some(hold) {
+                    self.release(cause, &target, hold).await?;
+                }
+            }
             let outcome = RescheduleOutcome::Unavailable {
                 reason: Unavailable::Closed,
                 alternatives: vec![],
@@ -493,7 +519,6 @@ where
                 )
                 .await;
         };
-        let hold = AppointmentId::from_uuid(cause.derived("hold"));
         let target = ScheduleId::for_wish(cause.tenant, settings, &wish);
         let same_schedule = target == old_schedule;
         let answer = self
@@ -555,7 +580,11 @@ where
                         .alternatives(cause, settings, &wish, Some(current))
                         .await?,
                 },
-                Answer::Released => return Ok(()),
+                // Given back before this replay reached it (the appointment changed meanwhile).
+                Answer::Released => RescheduleOutcome::Unavailable {
+                    reason: Unavailable::Closed,
+                    alternatives: vec![],
+                },
             }
         };
         self.tell(
@@ -656,8 +685,11 @@ where
             .await
             .map_err(ProjectionError::Store)?
         else {
-            tracing::warn!(tenant = %cause.tenant, "a booking event for a tenant without configuration; skipped");
-            return Ok(());
+            // A tenant whose conversation asked for a booking has a configuration: it is not
+            // projected here yet. Retry the batch rather than skip the request.
+            return Err(ProjectionError::Store(StoreError::Unavailable(Box::new(
+                ProcessError::TenantNotProjected,
+            ))));
         };
         let mut payload = [event.payload.clone()];
         self.opener
@@ -667,11 +699,14 @@ where
         let [payload] = payload;
         if event.aggregate_type == "Appointment" {
             let id: AppointmentId = event.aggregate_id.parse().map_err(failed)?;
-            let decoded: AppointmentEvent = serde_json::from_value(payload).map_err(failed)?;
+            let decoded: AppointmentEvent = serde_json::from_value(payload)
+                .map_err(|_| failed(ProcessError::Undecodable(event.event_type.clone())))?;
             return self.appointment_changed(&cause, &config, id, decoded).await;
         }
         let subject: SubjectId = event.aggregate_id.parse().map_err(failed)?;
-        match serde_json::from_value(payload).map_err(failed)? {
+        let decoded = serde_json::from_value(payload)
+            .map_err(|_| failed(ProcessError::Undecodable(event.event_type.clone())))?;
+        match decoded {
             ConversationEvent::BookingRequested {
                 request_id,
                 appointment_id,
