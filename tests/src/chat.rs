@@ -51,14 +51,7 @@ impl Shop {
         )
         .await;
         assert_eq!(status, 201, "creating the tenant: {created}");
-        for name in ["tenant_directory", "tenant_settings"] {
-            let projector = platform.projector(name).expect("a known projector");
-            platform
-                .runner(projector)
-                .catch_up()
-                .await
-                .expect("projected");
-        }
+        crate::project_tenants(&platform).await;
         let base = spawn_app(&platform).await;
         Shop {
             base,

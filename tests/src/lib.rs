@@ -290,3 +290,16 @@ pub async fn call_api(
         serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
     )
 }
+
+/// Brings the tenant read models (routing and settings) up to date, as the projectors of a
+/// running server would: the inbox worker waits for both before it decides a tenant's messages.
+pub async fn project_tenants(platform: &lyo_api::platform::Platform) {
+    for name in ["tenant_directory", "tenant_settings"] {
+        let projector = platform.projector(name).expect("a known projector");
+        platform
+            .runner(projector)
+            .catch_up()
+            .await
+            .expect("the tenant read models catch up");
+    }
+}

@@ -31,6 +31,8 @@ impl InboxWorker {
         let mut plan = Plan::default();
         let mut deliveries: Vec<(Delivery, HashMap<String, Option<TenantId>>)> = Vec::new();
         let mut directory_current = None;
+        // The dialogue context of each routed tenant (cached reads).
+        let mut contexts: HashMap<TenantId, DialogueContext> = HashMap::new();
         for (id, sealed) in rows {
             // Bodies were verified and parsed before they were stored; one that no longer
             // opens or parses (a changed master key) can never succeed: count it and move on.
@@ -62,6 +64,18 @@ impl InboxWorker {
                     if !current {
                         wait = true;
                         break;
+                    }
+                }
+                if let Some(tenant) = tenant {
+                    if let std::collections::hash_map::Entry::Vacant(entry) = contexts.entry(tenant)
+                    {
+                        // Routed but its settings not projected yet (a tenant just created):
+                        // wait, rather than record its messages as never to be answered.
+                        let Some(config) = self.tenants.configs.get(tenant).await? else {
+                            wait = true;
+                            break;
+                        };
+                        entry.insert(dialogue_context(&config));
                     }
                 }
                 routes.insert(phone_number_id.to_string(), tenant);
@@ -116,14 +130,6 @@ impl InboxWorker {
             }
         }
         let subjects = self.subjects.resolve_many(&customers).await?;
-        // The dialogue context of each tenant with a message in the batch (cached reads).
-        let mut contexts: HashMap<TenantId, Option<DialogueContext>> = HashMap::new();
-        for (item, ids) in items.iter().zip(&customers) {
-            if matches!(item, Item::Message(..)) && !contexts.contains_key(&ids.tenant) {
-                let config = self.tenants.configs.get(ids.tenant).await?;
-                contexts.insert(ids.tenant, config.map(|c| dialogue_context(&c)));
-            }
-        }
 
         let mut groups: HashMap<String, usize> = HashMap::new();
         for ((item, ids), subject) in items.iter().zip(&customers).zip(subjects) {
@@ -135,7 +141,7 @@ impl InboxWorker {
             };
             let inbound = match item {
                 Item::Message(change, message) => {
-                    let context = contexts.get(&ids.tenant).and_then(Option::as_ref);
+                    let context = contexts.get(&ids.tenant);
                     self.receive(ids, subject, change, message, context)
                 }
                 Item::Status(status) => record_status(ids.tenant, subject, status),
