@@ -208,7 +208,10 @@ async fn a_full_slot_is_answered_with_alternatives_and_one_is_chosen_in_spanish(
 
 async fn a_booking_is_cancelled_by_chat(backend: Backend) {
     let db = TestDb::migrated(backend).await;
-    let shop = Shop::open(&db, trattoria("1004", &["it"])).await;
+    // One table only: the second customer gets it only if the cancellation freed it.
+    let mut body = trattoria("1004", &["it"]);
+    body["booking"]["capacity"]["tables"] = json!([{"id": "T2", "seats": 2}]);
+    let shop = Shop::open(&db, body).await;
     let mut marco = shop.guest("393330000004", "Marco");
     let replies = marco
         .say("Buonasera, prenoto per 2 domani alle 13, Bianchi")
@@ -582,9 +585,25 @@ async fn staff_confirm_and_cancel_reach_the_customer(backend: Backend) {
         1,
         "the table is free again"
     );
+
+    // A replay from the first event brings the staff confirmation back after the cancellation:
+    // the customer is not told again, and the booking stays cancelled.
+    let before = lyo_tests::read_log(shop.platform.log.as_ref(), 0)
+        .await
+        .len();
+    let process = shop
+        .platform
+        .projector(lyo_api::platform::BOOKING_PROCESS)
+        .unwrap();
+    process.reset().await.unwrap();
+    shop.step().await;
+    let after = lyo_tests::read_log(shop.platform.log.as_ref(), 0)
+        .await
+        .len();
+    assert_eq!(after, before, "a replay adds no event");
 }
 
-/// Books, moves to another day, moves back within that day, cancels, books again; then resets
+/// Books, moves to another day, moves again within that day, cancels; then resets
 /// the process manager's checkpoint and replays every event: not one event is added.
 async fn replaying_the_process_manager_from_the_start_issues_nothing(backend: Backend) {
     let db = TestDb::migrated(backend).await;
