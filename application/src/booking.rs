@@ -161,6 +161,30 @@ where
     Err(failed(ProcessError::Contended(CONFLICT_RETRIES)))
 }
 
+/// The answer to a move that cannot happen at all (the booking is no longer movable, or the
+/// tenant takes no bookings): nothing to offer instead.
+fn cannot_move() -> RescheduleOutcome {
+    RescheduleOutcome::Unavailable {
+        reason: Unavailable::Closed,
+        alternatives: vec![],
+    }
+}
+
+/// [`execute`] for a command the aggregate must accept: a refusal fails the batch.
+async fn must<T: Aggregate, ES: EventStore<T>>(
+    cqrs: &CqrsFramework<T, ES>,
+    aggregate_id: &str,
+    command: T::Command,
+    metadata: HashMap<String, String>,
+) -> Result<(), ProjectionError>
+where
+    T::Command: Clone,
+{
+    execute(cqrs, aggregate_id, command, metadata)
+        .await?
+        .map_err(|error| failed(ProcessError::Rejected(error.to_string())))
+}
+
 async fn load<T: Aggregate + Clone, ES: EventStore<T>>(
     store: &ES,
     aggregate_id: &str,
@@ -209,17 +233,13 @@ where
         subject: SubjectId,
         command: ConversationCommand,
     ) -> Result<(), ProjectionError> {
-        match execute(
+        must(
             &self.conversations,
             &subject.to_string(),
             command,
             cause.metadata(),
         )
-        .await?
-        {
-            Ok(()) => Ok(()),
-            Err(error) => Err(failed(ProcessError::Rejected(error.to_string()))),
-        }
+        .await
     }
 
     /// Holds `wish` under `hold` on its schedule and returns the schedule's answer.
@@ -240,16 +260,13 @@ where
             now: cause.now,
             replacing,
         }));
-        if let Err(error) = execute(
+        must(
             &self.schedules,
             &schedule.aggregate_id(),
             command,
             cause.metadata(),
         )
-        .await?
-        {
-            return Err(failed(ProcessError::Rejected(error.to_string())));
-        }
+        .await?;
         let state: Schedule = load(&self.schedule_store, &schedule.aggregate_id()).await?;
         state
             .answer(hold)
@@ -263,19 +280,16 @@ where
         schedule: &ScheduleId,
         hold: AppointmentId,
     ) -> Result<(), ProjectionError> {
-        match execute(
+        let command = ScheduleCommand::Release {
+            appointment_id: hold,
+        };
+        must(
             &self.schedules,
             &schedule.aggregate_id(),
-            ScheduleCommand::Release {
-                appointment_id: hold,
-            },
+            command,
             cause.metadata(),
         )
-        .await?
-        {
-            Ok(()) => Ok(()),
-            Err(error) => Err(failed(ProcessError::Rejected(error.to_string()))),
-        }
+        .await
     }
 
     /// The nearest free slots from the wished date on, over the schedules of those dates.
@@ -502,10 +516,7 @@ where
                     self.release(cause, &target, hold).await?;
                 }
             }
-            let outcome = RescheduleOutcome::Unavailable {
-                reason: Unavailable::Closed,
-                alternatives: vec![],
-            };
+            let outcome = cannot_move();
             return self
                 .tell(
                     cause,
@@ -567,10 +578,7 @@ where
                             // Cancelled meanwhile: give the new hold back.
                             tracing::info!(error = %error, "a move lost to a change of the appointment");
                             self.release(cause, &target, hold).await?;
-                            RescheduleOutcome::Unavailable {
-                                reason: Unavailable::Closed,
-                                alternatives: vec![],
-                            }
+                            cannot_move()
                         }
                     }
                 }
@@ -581,10 +589,7 @@ where
                         .await?,
                 },
                 // Given back before this replay reached it (the appointment changed meanwhile).
-                Answer::Released => RescheduleOutcome::Unavailable {
-                    reason: Unavailable::Closed,
-                    alternatives: vec![],
-                },
+                Answer::Released => cannot_move(),
             }
         };
         self.tell(
