@@ -230,11 +230,7 @@ pub async fn spawn_app(platform: &lyo_api::platform::Platform) -> String {
 
 /// `X-Hub-Signature-256` as Meta computes it over the raw body bytes.
 pub fn meta_signature(secret: &str, body: &[u8]) -> String {
-    use hmac::Mac;
-    let mut mac =
-        hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    lyo_infrastructure::whatsapp::sign(secret.as_bytes(), body)
 }
 
 /// Metadata of a command issued by Lyo itself, for tests that only need a tenant.
