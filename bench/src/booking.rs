@@ -11,7 +11,11 @@
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use lyo_infrastructure::whatsapp::{sign, SimulatedCustomer};
+use lyo_infrastructure::whatsapp::SimulatedCustomer;
+use webhook::{percentile, post_signed, require_loopback};
+
+#[path = "webhook.rs"]
+mod webhook;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -53,13 +57,7 @@ fn micros_now() -> i64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let host = reqwest::Url::parse(&args.url)?;
-    if !matches!(
-        host.host_str(),
-        Some("127.0.0.1" | "::1" | "[::1]" | "localhost")
-    ) {
-        bail!("the benchmark only sends to loopback");
-    }
+    require_loopback(&args.url)?;
     let secret = std::env::var("WHATSAPP_APP_SECRET").context("WHATSAPP_APP_SECRET")?;
     let client = reqwest::Client::new();
     let sent: Sent = Arc::default();
@@ -94,20 +92,10 @@ async fn main() -> anyhow::Result<()> {
                     (client.clone(), url.clone(), secret.clone(), sent.clone());
                 async move {
                     let at = micros_now();
-                    let response = client
-                        .post(format!("{url}/webhooks/whatsapp"))
-                        .header(
-                            "x-hub-signature-256",
-                            sign(secret.as_bytes(), &delivery.body),
-                        )
-                        .body(delivery.body)
-                        .send()
-                        .await?;
-                    if response.status() != 200 {
-                        bail!("webhook answered {}", response.status());
-                    }
+                    let message_id = delivery.message_id.clone();
+                    post_signed(&client, &url, &secret, delivery).await?;
                     if let Ok(mut sent) = sent.lock() {
-                        sent.insert(delivery.message_id, (kind, at));
+                        sent.insert(message_id, (kind, at));
                     }
                     anyhow::Ok(())
                 }
@@ -152,13 +140,6 @@ async fn main() -> anyhow::Result<()> {
         ms.sort_by(f64::total_cmp);
         ms
     };
-    let pct = |v: &[f64], p: f64| -> f64 {
-        if v.is_empty() {
-            return f64::NAN;
-        }
-        let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
-        v[rank.clamp(1, v.len()) - 1]
-    };
     let unanswered = sent.keys().filter(|id| !replied.contains_key(*id)).count();
     let booked: i64 =
         sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'AppointmentRequested'")
@@ -181,8 +162,8 @@ async fn main() -> anyhow::Result<()> {
         out.push_str(&format!(
             "| {label} | {} | {:.1} ms | {:.1} ms | {:.1} ms |\n",
             v.len(),
-            pct(&v, 50.0),
-            pct(&v, 99.0),
+            percentile(&v, 50.0),
+            percentile(&v, 99.0),
             v.last().copied().unwrap_or(f64::NAN)
         ));
     }

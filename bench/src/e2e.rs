@@ -8,12 +8,16 @@
 //! its webhook request starts to the moment the fake Graph API receives the reply addressed to
 //! that customer: acknowledgement, inbox, dialogue, outbound queue, dispatcher and HTTP send.
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use clap::Parser;
-use lyo_infrastructure::whatsapp::{sign, SimulatedCustomer};
+use lyo_infrastructure::whatsapp::SimulatedCustomer;
+use webhook::{percentile, post_signed, require_loopback};
+
+#[path = "webhook.rs"]
+mod webhook;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -61,24 +65,10 @@ async fn messages(State(graph): State<Arc<Graph>>, Json(body): Json<Value>) -> J
     }))
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let host = reqwest::Url::parse(&args.url)?;
-    if !matches!(
-        host.host_str(),
-        Some("127.0.0.1" | "::1" | "[::1]" | "localhost")
-    ) {
-        bail!("the benchmark only sends to loopback");
-    }
+    require_loopback(&args.url)?;
     let secret = std::env::var("WHATSAPP_APP_SECRET").context("WHATSAPP_APP_SECRET")?;
     let graph = Arc::new(Graph::default());
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.graph_port)).await?;
@@ -110,18 +100,7 @@ async fn main() -> anyhow::Result<()> {
             );
             tasks.push(tokio::spawn(async move {
                 let at = Instant::now();
-                let response = client
-                    .post(format!("{url}/webhooks/whatsapp"))
-                    .header(
-                        "x-hub-signature-256",
-                        sign(secret.as_bytes(), &delivery.body),
-                    )
-                    .body(delivery.body)
-                    .send()
-                    .await?;
-                if response.status() != 200 {
-                    bail!("webhook answered {}", response.status());
-                }
+                post_signed(&client, &url, &secret, delivery).await?;
                 if let Ok(mut sent) = sent.lock() {
                     sent.insert(wa_id, at);
                 }
