@@ -117,6 +117,11 @@ impl Shop {
             .collect()
     }
 
+    /// How many events of `aggregate_type` named `event_type` are stored.
+    pub async fn count(&self, aggregate_type: &str, event_type: &str) -> usize {
+        self.events(aggregate_type, event_type).await.len()
+    }
+
     pub async fn conversation(&self, subject: &str) -> Vec<ConversationEvent> {
         PersistedEventStore::<_, Conversation>::new_event_store(self.platform.repository.clone())
             .load_events(subject)
