@@ -16,16 +16,19 @@ use super::outcome::no_template;
 use super::store::{self, Claimed};
 use super::throttle::Throttle;
 use crate::db::Db;
-use crate::event_store::EventRepository;
+use crate::event_store::{EventRepository, StreamPosition};
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::AggregateError;
+use futures::stream::{FuturesUnordered, StreamExt};
+use futures::FutureExt;
 use lyo_application::outbound::policy::{after_failure, millis, within_window, DispatchPolicy};
 use lyo_application::outbound::{OutboundMessage, ReplySender, SenderAccount};
 use lyo_domain::delivery::{
-    DeadLetterReason, Delivery, DeliveryCommand, DeliveryError, FallbackCause,
+    DeadLetterReason, Delivery, DeliveryCommand, DeliveryError, DeliveryEvent, FallbackCause,
 };
 use lyo_domain::ids::TenantId;
 use lyo_domain::reply::ReplyBody;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
@@ -85,11 +88,32 @@ pub fn now_ms() -> i64 {
         .unwrap_or_default()
 }
 
-/// What happened to one claimed reply, for metrics.
+/// What happened to one claimed reply.
 pub(super) enum Handled {
-    Sent,
+    /// Meta accepted it; the record is written with the rest of the batch.
+    Sent(Box<Accepted>),
+    /// An outcome was recorded (the label is for metrics).
     Decided(&'static str),
     Later,
+}
+
+/// A send Meta accepted, not recorded yet.
+pub(super) struct Accepted {
+    pub(super) row: Claimed,
+    pub(super) state: Delivery,
+    /// The stream version the send was decided on; `None` when the handling recorded an
+    /// event itself (a switch to the template), so the record takes the single-reply path.
+    pub(super) version: Option<usize>,
+    pub(super) command: DeliveryCommand,
+}
+
+/// What the handling of a claimed batch needs, loaded for all of it at once.
+pub(super) struct Prefetched {
+    /// Each reply's `Delivery` state and stream version (absent: no event yet).
+    deliveries: HashMap<String, (Delivery, usize)>,
+    /// The sealed `ReplyQueued` payloads, by (subject, sequence).
+    payloads: HashMap<(String, i64), serde_json::Value>,
+    customers: HashMap<String, store::CustomerRow>,
 }
 
 impl Dispatcher {
@@ -155,7 +179,9 @@ impl Dispatcher {
         }
     }
 
-    /// Claims one batch and handles it; returns how many replies were claimed.
+    /// Claims one batch, loads what it needs in a few queries, sends its replies concurrently
+    /// and records the accepted ones together as their sends complete; returns how many
+    /// replies were claimed.
     pub async fn dispatch_once(&self) -> Result<usize, DispatchError> {
         let config = &self.inner.config;
         let now = now_ms();
@@ -167,30 +193,110 @@ impl Dispatcher {
             config.batch.into(),
         )
         .await?;
-        let count = claimed.len();
-        for row in claimed {
-            let reply_id = row.reply_id.clone();
-            match self.handle(&row).await {
-                Ok(Handled::Sent) => {
-                    metrics::counter!("lyo_outbound_replies_total", "result" => "accepted")
-                        .increment(1)
+        if claimed.is_empty() {
+            return Ok(0);
+        }
+        let prefetched = match self.prefetch(&claimed).await {
+            Ok(prefetched) => prefetched,
+            Err(error) => {
+                for row in &claimed {
+                    self.give_back(row).await;
                 }
-                Ok(Handled::Decided(result)) => {
-                    metrics::counter!("lyo_outbound_replies_total", "result" => result).increment(1)
-                }
-                Ok(Handled::Later) => {}
-                Err(error) => {
-                    tracing::error!(reply_id, error = %error, "cannot dispatch a reply; later");
-                    store::release(&self.inner.db, &reply_id, now_ms() + 1_000).await?;
+                return Err(error);
+            }
+        };
+        let mut handling: FuturesUnordered<_> = claimed
+            .iter()
+            .map(|row| {
+                let prefetched = &prefetched;
+                async move { (row, self.handle(row, prefetched).await) }
+            })
+            .collect();
+        while let Some(first) = handling.next().await {
+            let mut done = vec![first];
+            while let Some(Some(next)) = handling.next().now_or_never() {
+                done.push(next);
+            }
+            let mut accepted = Vec::new();
+            for (row, result) in done {
+                match result {
+                    Ok(Handled::Sent(sent)) => accepted.push(*sent),
+                    Ok(Handled::Decided(result)) => {
+                        metrics::counter!("lyo_outbound_replies_total", "result" => result)
+                            .increment(1)
+                    }
+                    Ok(Handled::Later) => {}
+                    Err(error) => {
+                        tracing::error!(reply_id = row.reply_id, error = %error,
+                            "cannot dispatch a reply; later");
+                        self.give_back(row).await;
+                    }
                 }
             }
+            self.record_accepted(accepted).await;
         }
-        Ok(count)
+        Ok(claimed.len())
     }
 
-    pub(super) async fn handle(&self, row: &Claimed) -> Result<Handled, DispatchError> {
+    /// Releases a claim after an error, to be tried again a second later.
+    pub(super) async fn give_back(&self, row: &Claimed) {
+        if let Err(error) = store::release(&self.inner.db, &row.reply_id, now_ms() + 1_000).await {
+            // The claim expires by itself.
+            tracing::error!(reply_id = row.reply_id, error = %error, "cannot release a claim");
+        }
+    }
+
+    /// The batch's `Delivery` states, reply payloads and customers, in three queries.
+    async fn prefetch(&self, rows: &[Claimed]) -> Result<Prefetched, DispatchError> {
+        let db = &self.inner.db;
+        let streams: Vec<StreamPosition> = rows
+            .iter()
+            .map(|row| StreamPosition {
+                aggregate_id: row.reply_id.clone(),
+                after: 0,
+            })
+            .collect();
+        let stored = self
+            .inner
+            .repository
+            .events_after::<Delivery>(db, &streams)
+            .await
+            .map_err(|e| DispatchError::Record(AggregateError::UnexpectedError(Box::new(e))))?;
+        let mut deliveries: HashMap<String, (Delivery, usize)> = HashMap::new();
+        for event in stored {
+            let payload: DeliveryEvent = serde_json::from_value(event.payload)
+                .map_err(|e| DispatchError::Record(AggregateError::UnexpectedError(e.into())))?;
+            let (state, version) = deliveries.entry(event.aggregate_id).or_default();
+            cqrs_es::Aggregate::apply(state, payload);
+            *version = event.sequence;
+        }
+        let keys: Vec<(String, i64)> = rows
+            .iter()
+            .map(|row| (row.subject_id.clone(), row.event_sequence))
+            .collect();
+        let payloads = store::conversation_payloads(db, &keys).await?;
+        let subjects: Vec<String> = rows.iter().map(|row| row.subject_id.clone()).collect();
+        let customers = store::customers(db, &subjects).await?;
+        Ok(Prefetched {
+            deliveries,
+            payloads,
+            customers,
+        })
+    }
+
+    pub(super) async fn handle(
+        &self,
+        row: &Claimed,
+        prefetched: &Prefetched,
+    ) -> Result<Handled, DispatchError> {
         let now = now_ms();
-        let (state, _) = self.delivery(&row.reply_id).await?;
+        let (state, version) = prefetched
+            .deliveries
+            .get(&row.reply_id)
+            .cloned()
+            .unwrap_or_default();
+        // The version the send is decided on, while nothing else was recorded on the way.
+        let mut version = Some(version);
         if !state.is_pending() {
             // Decided already (the row lags the aggregate): bring the row up to date.
             self.resync(&row.reply_id).await?;
@@ -231,13 +337,19 @@ impl Dispatcher {
             store::release(&self.inner.db, &row.reply_id, now).await?;
             return Ok(Handled::Later);
         };
-        let Some(reply) = self.reply(row).await? else {
+        let payload = prefetched
+            .payloads
+            .get(&(row.subject_id.clone(), row.event_sequence))
+            .cloned();
+        let Some(reply) = self.open_reply(payload).await? else {
             return self
                 .dead_letter(row, &state, DeadLetterReason::Erased)
                 .await;
         };
-        let customer = store::customer(&self.inner.db, &row.subject_id)
-            .await?
+        let customer = prefetched
+            .customers
+            .get(&row.subject_id)
+            .cloned()
             .unwrap_or_default();
         let recipient = match self.recipient(&customer).await? {
             Ok(recipient) => recipient,
@@ -261,6 +373,7 @@ impl Dispatcher {
                 Some(next) => state = next,
                 None => return Ok(Handled::Decided("dead_lettered")),
             }
+            version = None;
             template = true;
         }
         let message = OutboundMessage {
@@ -293,16 +406,16 @@ impl Dispatcher {
         match self.inner.sender.send(&sender_account, &message).await {
             Ok(sent) => {
                 self.inner.throttle.succeeded(&row.tenant_id);
-                self.record_sent(
-                    row,
-                    DeliveryCommand::RecordAccepted {
+                Ok(Handled::Sent(Box::new(Accepted {
+                    row: row.clone(),
+                    state,
+                    version,
+                    command: DeliveryCommand::RecordAccepted {
                         attempt,
                         wamid: sent.wamid,
                         template: template || is_template,
                     },
-                )
-                .await?;
-                Ok(Handled::Sent)
+                })))
             }
             Err(error) => {
                 let jitter: f64 = rand::random();

@@ -20,10 +20,18 @@ impl Dispatcher {
 
     /// The reply of the `ReplyQueued` event, opened; `None` once the customer was erased.
     pub(super) async fn reply(&self, row: &Claimed) -> Result<Option<Reply>, DispatchError> {
-        let Some(mut payload) =
+        let payload =
             store::conversation_payload(&self.inner.db, &row.subject_id, row.event_sequence)
-                .await?
-        else {
+                .await?;
+        self.open_reply(payload).await
+    }
+
+    /// Opens a stored `ReplyQueued` payload; `None` when there is none or it was erased.
+    pub(super) async fn open_reply(
+        &self,
+        payload: Option<serde_json::Value>,
+    ) -> Result<Option<Reply>, DispatchError> {
+        let Some(mut payload) = payload else {
             return Ok(None);
         };
         self.inner

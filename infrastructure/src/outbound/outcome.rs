@@ -1,9 +1,11 @@
 //! Recording what became of a send on the reply's `Delivery` aggregate, and writing it
 //! through to the queue row.
 use super::accounts::Account;
-use super::dispatcher::{now_ms, DispatchError, Dispatcher, Handled};
+use super::dispatcher::{now_ms, Accepted, DispatchError, Dispatcher, Handled};
 use super::queue::apply_delivery;
 use super::store::{self, Claimed};
+use cqrs_es::persist::SerializedEvent;
+use cqrs_es::{Aggregate, DomainEvent};
 use cqrs_es::{AggregateError, EventStore};
 use lyo_application::metadata::{Actor, EventMetadata};
 use lyo_application::outbound::policy::{millis, template_reply, AfterFailure};
@@ -14,6 +16,7 @@ use lyo_domain::ids::{SubjectId, TenantId};
 use lyo_domain::personal::Personal;
 use lyo_domain::reply::Reply;
 use lyo_domain::understanding::Language;
+use std::collections::HashMap;
 
 impl Dispatcher {
     pub(super) async fn after_failure(
@@ -202,19 +205,7 @@ impl Dispatcher {
         row: &Claimed,
         command: DeliveryCommand,
     ) -> Result<Delivery, DispatchError> {
-        let tenant: TenantId = row.tenant_id.parse().map_err(|_| {
-            DispatchError::Record(AggregateError::UnexpectedError(
-                "a queued reply with an invalid tenant id".into(),
-            ))
-        })?;
-        let metadata = EventMetadata {
-            tenant_id: tenant,
-            actor: Actor::system("dispatcher"),
-            correlation_id: row.reply_id.clone(),
-            causation_id: None,
-            request_id: None,
-        }
-        .to_map();
+        let metadata = metadata(row)?;
         let mut conflicts = 0;
         loop {
             let context = self
@@ -238,17 +229,12 @@ impl Dispatcher {
                 Ok(envelopes) => {
                     let mut tx = self.inner.db.begin().await?;
                     // An outcome ends the claim; a template chosen before sending keeps it
-                    // (this worker sends the template now).
+                    // (this worker sends the template now). The row is written before the
+                    // claim is deleted: the order in which a claim locks them, so the two
+                    // never wait for each other.
                     let decided = envelopes.iter().any(|e| {
                         !matches!(e.payload, DeliveryEvent::TemplateFallbackChosen { .. })
                     });
-                    if decided {
-                        tx.execute(
-                            "DELETE FROM outbound_claims WHERE reply_id = $1",
-                            &[crate::db::Arg::Text(row.reply_id.clone())],
-                        )
-                        .await?;
-                    }
                     for envelope in envelopes {
                         let sequence = i64::try_from(envelope.sequence).unwrap_or(i64::MAX);
                         apply_delivery(
@@ -260,6 +246,13 @@ impl Dispatcher {
                         )
                         .await?;
                         cqrs_es::Aggregate::apply(&mut state, envelope.payload);
+                    }
+                    if decided {
+                        tx.execute(
+                            "DELETE FROM outbound_claims WHERE reply_id = $1",
+                            &[crate::db::Arg::Text(row.reply_id.clone())],
+                        )
+                        .await?;
                     }
                     tx.commit().await?;
                     return Ok(state);
@@ -308,6 +301,93 @@ impl Dispatcher {
         Ok((context.aggregate, context.current_sequence))
     }
 
+    /// Records the accepted sends of a batch: all in one transaction with their queue rows
+    /// and claims when each is a plain acceptance on the version it was decided on, otherwise
+    /// (or when that transaction fails, e.g. a lost race) one by one.
+    pub(super) async fn record_accepted(&self, accepted: Vec<Accepted>) {
+        let (together, mut alone): (Vec<_>, Vec<_>) =
+            accepted.into_iter().partition(|a| a.version.is_some());
+        if !together.is_empty() {
+            match self.record_together(&together).await {
+                Ok(()) => {
+                    metrics::counter!("lyo_outbound_replies_total", "result" => "accepted")
+                        .increment(together.len() as u64);
+                }
+                Err(error) => {
+                    tracing::warn!(error = %error, replies = together.len(),
+                        "cannot record accepted sends together; one by one");
+                    alone.extend(together);
+                }
+            }
+        }
+        for sent in alone {
+            match self.record_sent(&sent.row, sent.command).await {
+                Ok(_) => metrics::counter!("lyo_outbound_replies_total", "result" => "accepted")
+                    .increment(1),
+                Err(error) => {
+                    tracing::error!(reply_id = sent.row.reply_id, error = %error,
+                        "cannot record an accepted send; it may be sent again");
+                    self.give_back(&sent.row).await;
+                }
+            }
+        }
+    }
+
+    async fn record_together(&self, batch: &[Accepted]) -> Result<(), DispatchError> {
+        let started = std::time::Instant::now();
+        let unexpected = |e: Box<dyn std::error::Error + Send + Sync>| {
+            DispatchError::Record(AggregateError::UnexpectedError(e))
+        };
+        let mut events = Vec::with_capacity(batch.len());
+        let mut applied = Vec::with_capacity(batch.len());
+        for sent in batch {
+            let version = sent.version.unwrap_or_default();
+            let metadata =
+                serde_json::to_value(metadata(&sent.row)?).map_err(|e| unexpected(e.into()))?;
+            for (event, sequence) in sent
+                .state
+                .decide(sent.command.clone())
+                .into_iter()
+                .zip(version + 1..)
+            {
+                events.push(SerializedEvent::new(
+                    sent.row.reply_id.clone(),
+                    sequence,
+                    Delivery::TYPE.to_string(),
+                    event.event_type(),
+                    event.event_version(),
+                    serde_json::to_value(&event).map_err(|e| unexpected(e.into()))?,
+                    metadata.clone(),
+                ));
+                applied.push((sent.row.reply_id.as_str(), sequence, event));
+            }
+        }
+        let appended = events.len();
+        let mut tx = self.inner.db.begin().await?;
+        self.inner
+            .repository
+            .append_in::<Delivery>(&mut tx, events)
+            .await
+            .map_err(|e| unexpected(e.into()))?;
+        let now = now_ms();
+        for (reply_id, sequence, event) in &applied {
+            let sequence = i64::try_from(*sequence).unwrap_or(i64::MAX);
+            apply_delivery(&mut tx, reply_id, sequence, event, now).await?;
+        }
+        for sent in batch {
+            tx.execute(
+                "DELETE FROM outbound_claims WHERE reply_id = $1",
+                &[crate::db::Arg::Text(sent.row.reply_id.clone())],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        self.inner
+            .repository
+            .appended(Delivery::TYPE, appended, started);
+        Ok(())
+    }
+
     /// Records that Meta accepted a send. Losing this record would send the reply again, so a
     /// failing database is tried a few more times before the claim is given up.
     pub(super) async fn record_sent(
@@ -342,6 +422,23 @@ fn is_transient(error: &lyo_application::outbound::SendError) -> bool {
             ..
         }
     )
+}
+
+/// The metadata of the dispatcher's `Delivery` events for `row`.
+fn metadata(row: &Claimed) -> Result<HashMap<String, String>, DispatchError> {
+    let tenant: TenantId = row.tenant_id.parse().map_err(|_| {
+        DispatchError::Record(AggregateError::UnexpectedError(
+            "a queued reply with an invalid tenant id".into(),
+        ))
+    })?;
+    Ok(EventMetadata {
+        tenant_id: tenant,
+        actor: Actor::system("dispatcher"),
+        correlation_id: row.reply_id.clone(),
+        causation_id: None,
+        request_id: None,
+    }
+    .to_map())
 }
 
 pub(super) fn language_of(account: &Account, row: &Claimed) -> Language {

@@ -3,6 +3,7 @@
 
 use crate::db::{Arg, Db};
 use serde::Serialize;
+use std::collections::HashMap;
 
 macro_rules! fetch {
     ($db:expr, $method:ident, $sql:expr $(, $arg:expr)* $(,)?) => {
@@ -47,10 +48,11 @@ const UPSERT_CLAIMS: &str = "
  RETURNING reply_id";
 const CLAIMED: &str =
     "SELECT reply_id, tenant_id, subject_id, event_sequence, language, queued_at_ms
-                         FROM outbound_replies WHERE reply_id = $1";
+                         FROM outbound_replies WHERE reply_id";
 
-/// Claims up to `limit` due replies until `until_ms` for `owner`, in one statement. Postgres:
-/// `SKIP LOCKED`, so concurrent dispatchers never claim the same row; SQLite has one writer.
+/// Claims up to `limit` due replies until `until_ms` for `owner`, in one statement, and
+/// returns them. Postgres: `SKIP LOCKED`, so concurrent dispatchers never claim the same row;
+/// SQLite has one writer.
 pub async fn claim(
     db: &Db,
     owner: &str,
@@ -59,35 +61,53 @@ pub async fn claim(
     limit: i64,
 ) -> Result<Vec<Claimed>, sqlx::Error> {
     let insert = "INSERT INTO outbound_claims (reply_id, until_ms, owner) ";
-    let ids: Vec<(String,)> = match db {
+    match db {
         Db::Postgres(pool) => {
             let sql = format!("{insert}{CANDIDATES} FOR UPDATE OF r SKIP LOCKED{UPSERT_CLAIMS}");
-            sqlx::query_as(&sql)
+            let mut tx = pool.begin().await?;
+            // Walk the due index in order and stop at `limit`: the planner's estimates of a
+            // queue table lag its real size by up to a minute (autovacuum's analyse), and
+            // with "a few rows" it would test and sort every pending reply on each claim.
+            sqlx::query("SET LOCAL enable_sort = off")
+                .execute(&mut *tx)
+                .await?;
+            let ids: Vec<String> = sqlx::query_scalar(&sql)
                 .bind(until_ms)
                 .bind(owner)
                 .bind(now_ms)
                 .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            sqlx::query_as(&format!("{CLAIMED} = ANY($1)"))
+                .bind(ids)
                 .fetch_all(pool)
-                .await?
+                .await
         }
         Db::Sqlite(pool) => {
             // `WHERE true` lets SQLite parse an upsert after a SELECT.
             let sql = format!("{insert}SELECT * FROM ({CANDIDATES}) WHERE true{UPSERT_CLAIMS}");
-            sqlx::query_as(&sql)
+            let ids: Vec<String> = sqlx::query_scalar(&sql)
                 .bind(until_ms)
                 .bind(owner)
                 .bind(now_ms)
                 .bind(limit)
                 .fetch_all(pool)
-                .await?
+                .await?;
+            let mut claimed = Vec::with_capacity(ids.len());
+            for id in ids {
+                let row: Option<Claimed> = sqlx::query_as(&format!("{CLAIMED} = $1"))
+                    .bind(id)
+                    .fetch_optional(pool)
+                    .await?;
+                claimed.extend(row);
+            }
+            Ok(claimed)
         }
-    };
-    let mut claimed = Vec::with_capacity(ids.len());
-    for (id,) in ids {
-        let row: Option<Claimed> = fetch!(db, fetch_optional, CLAIMED, &id)?;
-        claimed.extend(row);
     }
-    Ok(claimed)
 }
 
 /// Gives a claimed reply back, due at `due_at_ms` at the earliest.
@@ -140,6 +160,46 @@ pub async fn conversation_payload(
         .transpose()
 }
 
+/// The stored (sealed) payloads of many conversation events at once, by (subject, sequence).
+pub async fn conversation_payloads(
+    db: &Db,
+    keys: &[(String, i64)],
+) -> Result<HashMap<(String, i64), serde_json::Value>, sqlx::Error> {
+    let mut found = HashMap::with_capacity(keys.len());
+    match db {
+        Db::Postgres(pool) if !keys.is_empty() => {
+            let (subjects, sequences): (Vec<&str>, Vec<i64>) =
+                keys.iter().map(|(s, n)| (s.as_str(), *n)).unzip();
+            // LATERAL: one index probe per key, whatever the planner thinks of the table.
+            let rows: Vec<(String, i64, String)> = sqlx::query_as(
+                "SELECT k.subject, k.sequence, e.payload::text
+                   FROM unnest($1::text[], $2::bigint[]) AS k(subject, sequence)
+                  CROSS JOIN LATERAL (
+                        SELECT payload FROM events
+                         WHERE aggregate_type = 'Conversation' AND aggregate_id = k.subject
+                           AND sequence = k.sequence) e",
+            )
+            .bind(subjects)
+            .bind(sequences)
+            .fetch_all(pool)
+            .await?;
+            for (subject, sequence, text) in rows {
+                let payload =
+                    serde_json::from_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+                found.insert((subject, sequence), payload);
+            }
+        }
+        _ => {
+            for (subject, sequence) in keys {
+                if let Some(payload) = conversation_payload(db, subject, *sequence).await? {
+                    found.insert((subject.clone(), *sequence), payload);
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
 /// A customer as the queue knows them: sealed ids, last inbound time (Meta's, seconds).
 #[derive(Debug, Clone, Default, sqlx::FromRow)]
 pub struct CustomerRow {
@@ -155,6 +215,41 @@ pub async fn customer(db: &Db, subject: &str) -> Result<Option<CustomerRow>, sql
         "SELECT wa_id, user_id, last_inbound_at FROM outbound_customers WHERE subject_id = $1",
         subject
     )
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyedCustomer {
+    subject_id: String,
+    #[sqlx(flatten)]
+    customer: CustomerRow,
+}
+
+/// Many customers at once, by subject.
+pub async fn customers(
+    db: &Db,
+    subjects: &[String],
+) -> Result<HashMap<String, CustomerRow>, sqlx::Error> {
+    let mut found = HashMap::with_capacity(subjects.len());
+    match db {
+        Db::Postgres(pool) if !subjects.is_empty() => {
+            let rows: Vec<KeyedCustomer> = sqlx::query_as(
+                "SELECT subject_id, wa_id, user_id, last_inbound_at FROM outbound_customers
+                  WHERE subject_id = ANY($1)",
+            )
+            .bind(subjects)
+            .fetch_all(pool)
+            .await?;
+            found.extend(rows.into_iter().map(|k| (k.subject_id, k.customer)));
+        }
+        _ => {
+            for subject in subjects {
+                if let Some(row) = customer(db, subject).await? {
+                    found.insert(subject.clone(), row);
+                }
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// Holds back every reply of `tenant` until `until_ms` (a later hold wins; a block is never
