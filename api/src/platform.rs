@@ -152,11 +152,15 @@ impl Platform {
     }
 
     pub fn runner(&self, projector: Arc<dyn Projector>) -> ProjectionRunner {
-        let log: Arc<dyn EventLog> =
-            match lyo_infrastructure::projection::payloads_read_by(projector.name()) {
-                Some(types) => Arc::new(self.sql_log.with_payloads_of(types)),
-                None => self.log.clone(),
-            };
+        let name = projector.name();
+        let mut log = self.sql_log.clone();
+        if let Some(types) = lyo_infrastructure::projection::payloads_read_by(name) {
+            log = log.with_payloads_of(types);
+        }
+        if let Some(types) = lyo_infrastructure::projection::woken_by(name) {
+            log = log.with_wakes_for(types);
+        }
+        let log: Arc<dyn EventLog> = Arc::new(log);
         ProjectionRunner::new(
             projector,
             log,
@@ -191,7 +195,8 @@ impl Platform {
                 per_customer_per_minute: self.settings.rate_customer_per_minute,
                 per_tenant_per_minute: self.settings.rate_tenant_per_minute,
                 batch: INBOX_BATCH,
-                claim_for: std::time::Duration::from_secs(60),
+                // A batch takes milliseconds; after a crash its rows wait this long.
+                claim_for: std::time::Duration::from_secs(10),
             },
             self.inbox_stored.clone(),
         )
@@ -280,7 +285,7 @@ fn store<A: cqrs_es::Aggregate>(
 }
 
 /// The name of the booking process manager's checkpoint and lease.
-pub const BOOKING_PROCESS: &str = "booking_process";
+pub const BOOKING_PROCESS: &str = lyo_application::booking::NAME;
 
 type Senders = (
     Arc<dyn lyo_application::outbound::ReplySender>,

@@ -16,6 +16,9 @@
 //!   conversation last. A move on another date releases the old hold before the appointment
 //!   records the move, so that a replay still knows which hold to release (ADR 0009).
 
+/// The name of the booking process manager's checkpoint and lease.
+pub const NAME: &str = "booking_process";
+
 use crate::event_log::{RecordedEvent, StoreError};
 use crate::metadata::{Actor, EventMetadata};
 use crate::projection::reactor::Reaction;

@@ -68,6 +68,11 @@ pub trait EventLog: Send + Sync {
     /// How many events are stored after `after` (committed, visible or not yet safe to read).
     async fn count_after(&self, after: Position) -> Result<u64, StoreError>;
 
+    /// Whether any event is stored after `after`; cheaper than counting them.
+    async fn any_after(&self, after: Position) -> Result<bool, StoreError> {
+        Ok(self.count_after(after).await? > 0)
+    }
+
     /// A receiver that changes whenever events may have been appended (in this process or,
     /// on Postgres, in any process). Readers mark it seen before reading, then wait on it.
     fn subscribe(&self) -> tokio::sync::watch::Receiver<u64>;

@@ -210,8 +210,15 @@ impl SqlSubjectDirectory {
         let rows: Vec<(String, String)> = match &self.db {
             Db::Postgres(pool) => {
                 sqlx::query_as(
-                    "SELECT identifier_digest, subject_id FROM customer_identities
-                      WHERE tenant_id = $1 AND identifier_digest = ANY($2)",
+                    // One probe of the primary key per digest: LATERAL with a LIMIT, which the
+                    // planner cannot flatten into a join. With `= ANY` (or a plain join) a
+                    // cached generic plan, made while the table was small, read every
+                    // identity of the tenant.
+                    "SELECT c.identifier_digest, c.subject_id
+                       FROM unnest($2::text[]) AS d(digest)
+                      CROSS JOIN LATERAL (
+                            SELECT identifier_digest, subject_id FROM customer_identities
+                             WHERE tenant_id = $1 AND identifier_digest = d.digest LIMIT 1) c",
                 )
                 .bind(&tenant)
                 .bind(digests)

@@ -31,7 +31,7 @@ pub struct ProjectionRunner {
 
 const LAG_REFRESH: Duration = Duration::from_secs(1);
 const ERROR_BACKOFF: Duration = Duration::from_secs(1);
-const HORIZON_RETRY: Duration = Duration::from_millis(25);
+const HORIZON_RETRY: Duration = Duration::from_millis(5);
 
 impl ProjectionRunner {
     pub fn new(
@@ -155,11 +155,24 @@ impl ProjectionRunner {
                     // Reload the stored checkpoint after the wait: a rebuild from another
                     // process may have reset it, and an idle runner would not notice otherwise.
                     checkpoint = None;
-                    let hidden = self.export_lag(from).await;
-                    lag_at = Instant::now();
+                    // Anything after the checkpoint is hidden (not readable yet). Ask only
+                    // whether there is any, on every pass; count the lag once a second.
+                    let hidden = match self.log.any_after(from).await {
+                        Ok(hidden) => hidden,
+                        Err(error) => {
+                            tracing::warn!(projector = name, error = %chain(&error), "could not read lag");
+                            false
+                        }
+                    };
+                    if !hidden {
+                        self.set_lag(from, 0);
+                    } else if lag_at.elapsed() >= LAG_REFRESH {
+                        self.export_lag(from).await;
+                        lag_at = Instant::now();
+                    }
                     // Events exist that are not readable yet (an older transaction is still
                     // open): their commit may bring no signal of ours, so look again soon.
-                    let wait = if hidden > 0 {
+                    let wait = if hidden {
                         HORIZON_RETRY
                     } else {
                         self.config.idle_wait
@@ -192,21 +205,22 @@ impl ProjectionRunner {
         tracing::info!(projector = name, "projector stopped");
     }
 
-    /// Exports and returns how many events lie after `checkpoint` (0 if unknown).
-    async fn export_lag(&self, checkpoint: Position) -> u64 {
+    /// Counts and exports how many events lie after `checkpoint`.
+    async fn export_lag(&self, checkpoint: Position) {
+        match self.log.count_after(checkpoint).await {
+            Ok(lag) => self.set_lag(checkpoint, lag),
+            Err(error) => {
+                let name = self.projector.name();
+                tracing::warn!(projector = name, error = %chain(&error), "could not read lag");
+            }
+        }
+    }
+
+    fn set_lag(&self, checkpoint: Position, lag: u64) {
         let name = self.projector.name();
         metrics::gauge!("lyo_projector_checkpoint_position", "projector" => name)
             .set(checkpoint.position as f64);
-        match self.log.count_after(checkpoint).await {
-            Ok(lag) => {
-                metrics::gauge!("lyo_projector_lag_events", "projector" => name).set(lag as f64);
-                lag
-            }
-            Err(error) => {
-                tracing::warn!(projector = name, error = %chain(&error), "could not read lag");
-                0
-            }
-        }
+        metrics::gauge!("lyo_projector_lag_events", "projector" => name).set(lag as f64);
     }
 }
 

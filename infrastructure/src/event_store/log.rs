@@ -20,6 +20,8 @@ pub struct SqlEventLog {
     signal: AppendSignal,
     /// The read statement: all payloads, or only those of some aggregate types.
     read: String,
+    /// Appends of which aggregate types wake a reader at once; `None`: all.
+    wakes: Option<Vec<String>>,
 }
 
 const PG_READ: &str = "
@@ -45,6 +47,12 @@ SELECT 0 AS transaction_id, position, event_id, recorded_at,
  LIMIT $2";
 
 const SQLITE_COUNT: &str = "SELECT count(*) FROM events WHERE position > $1";
+
+// The first event in index order, not EXISTS: for EXISTS the planner may pick a scan of the
+// table from its start, which reads every event before the checkpoint.
+const PG_ANY: &str = "SELECT 1 FROM events WHERE (transaction_id, position) > ($1::text::xid8, $2)
+                      ORDER BY events.transaction_id, events.position LIMIT 1";
+const SQLITE_ANY: &str = "SELECT 1 FROM events WHERE position > $1 ORDER BY position LIMIT 1";
 
 /// `read` with its payload and metadata columns replaced by `null` except for events of
 /// `aggregate_types` (identifiers from the code; quoted all the same).
@@ -84,16 +92,29 @@ impl SqlEventLog {
             Db::Sqlite(_) => SQLITE_READ,
         }
         .to_string();
-        Self { db, signal, read }
+        Self {
+            db,
+            signal,
+            read,
+            wakes: None,
+        }
     }
 
     /// The same log, returning payloads and metadata only for events of `aggregate_types`
     /// (a JSON `null` for the rest), for readers that look at nothing else of them.
     pub fn with_payloads_of(&self, aggregate_types: &[&str]) -> Self {
         Self {
-            db: self.db.clone(),
-            signal: self.signal.clone(),
             read: only_of(&self.read, aggregate_types),
+            ..self.clone()
+        }
+    }
+
+    /// The same log, whose subscribers are woken at once only by appends of
+    /// `aggregate_types` in this process (other events reach them at their idle wait).
+    pub fn with_wakes_for(&self, aggregate_types: &[&str]) -> Self {
+        Self {
+            wakes: Some(aggregate_types.iter().map(|t| t.to_string()).collect()),
+            ..self.clone()
         }
     }
 
@@ -184,8 +205,34 @@ impl EventLog for SqlEventLog {
         Ok(u64::try_from(count).unwrap_or_default())
     }
 
+    async fn any_after(&self, after: Position) -> Result<bool, StoreError> {
+        match &self.db {
+            Db::Postgres(pool) => {
+                sqlx::query_scalar::<_, i32>(PG_ANY)
+                    .bind(after.transaction_id.to_string())
+                    .bind(after.position)
+                    .fetch_optional(pool)
+                    .await
+            }
+            Db::Sqlite(pool) => {
+                sqlx::query_scalar::<_, i32>(SQLITE_ANY)
+                    .bind(after.position)
+                    .fetch_optional(pool)
+                    .await
+            }
+        }
+        .map(|row| row.is_some())
+        .map_err(store_error)
+    }
+
     fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.signal.subscribe()
+        match &self.wakes {
+            Some(types) => {
+                let types: Vec<&str> = types.iter().map(String::as_str).collect();
+                self.signal.subscribe_to(&types)
+            }
+            None => self.signal.subscribe(),
+        }
     }
 }
 

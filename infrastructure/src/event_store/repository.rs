@@ -43,7 +43,7 @@ impl EventRepository {
         if n == 0 {
             return;
         }
-        self.inner.signal.appended();
+        self.inner.signal.appended(aggregate_type);
         metrics::counter!("lyo_events_appended_total", "aggregate_type" => aggregate_type)
             .increment(n as u64);
         metrics::histogram!("lyo_event_append_duration_seconds", "aggregate_type" => aggregate_type)

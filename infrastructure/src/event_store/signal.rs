@@ -1,6 +1,7 @@
 //! Wake-ups for readers of the event log.
 //!
-//! Every append bumps an in-process `watch` counter at once. On Postgres it also asks a
+//! Every append bumps an in-process `watch` counter at once, and the counters of readers that
+//! asked to be woken only by some aggregate types when it is one of theirs. On Postgres it also asks a
 //! background task to `NOTIFY lyo_events` *after* the append committed (coalescing bursts into
 //! one notification), and a listener turns notifications from any process into bumps. NOTIFY is
 //! deliberately not sent inside the append transaction: Postgres serialises the commits of all
@@ -8,7 +9,7 @@
 
 use crate::db::Db;
 use sqlx::postgres::PgListener;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
@@ -17,19 +18,58 @@ const CHANNEL: &str = "lyo_events";
 
 #[derive(Clone, Debug)]
 pub struct AppendSignal {
-    local: watch::Sender<u64>,
+    local: Local,
     remote: Option<Arc<Notify>>,
+}
+
+/// The in-process counters: one for every append, and one per narrow subscription.
+#[derive(Clone, Debug)]
+struct Local {
+    all: watch::Sender<u64>,
+    narrow: Arc<Mutex<Vec<Narrow>>>,
+}
+
+#[derive(Debug)]
+struct Narrow {
+    aggregate_types: Vec<String>,
+    sender: watch::Sender<u64>,
+}
+
+impl Local {
+    /// After an append of `aggregate_type` here; `None`: unknown (another process's).
+    fn bump(&self, aggregate_type: Option<&str>) {
+        bump(&self.all);
+        if let Ok(narrow) = self.narrow.lock() {
+            for subscription in narrow.iter() {
+                let wanted = aggregate_type
+                    .is_none_or(|t| subscription.aggregate_types.iter().any(|w| w == t));
+                if wanted {
+                    bump(&subscription.sender);
+                }
+            }
+        }
+    }
 }
 
 impl AppendSignal {
     /// Starts the Postgres notifier and listener (none on SQLite); they stop with `cancel`.
     pub fn start(db: &Db, cancel: CancellationToken) -> Self {
-        let (local, _) = watch::channel(0);
+        let local = Local {
+            all: watch::channel(0).0,
+            narrow: Arc::default(),
+        };
         let remote = match db {
             Db::Postgres(pool) => {
                 let wanted = Arc::new(Notify::new());
-                tokio::spawn(notifier(pool.clone(), wanted.clone(), cancel.clone()));
-                tokio::spawn(listener(pool.clone(), local.clone(), cancel));
+                // Our own notifications are skipped: appends here already bumped `local`.
+                let me = uuid::Uuid::new_v4().to_string();
+                tokio::spawn(notifier(
+                    pool.clone(),
+                    wanted.clone(),
+                    me.clone(),
+                    cancel.clone(),
+                ));
+                tokio::spawn(listener(pool.clone(), local.clone(), me, cancel));
                 Some(wanted)
             }
             Db::Sqlite(_) => None,
@@ -37,16 +77,35 @@ impl AppendSignal {
         Self { local, remote }
     }
 
-    /// Called after events were committed.
-    pub fn appended(&self) {
-        bump(&self.local);
+    /// Called after events of `aggregate_type` were committed.
+    pub fn appended(&self, aggregate_type: &str) {
+        self.local.bump(Some(aggregate_type));
         if let Some(remote) = &self.remote {
             remote.notify_one();
         }
     }
 
+    /// Changes after every append (here or, on Postgres, in any process).
     pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.local.subscribe()
+        self.local.all.subscribe()
+    }
+
+    /// Changes after appends of `aggregate_types` here, and after any append elsewhere
+    /// (another process's notification does not say what it appended).
+    pub fn subscribe_to(&self, aggregate_types: &[&str]) -> watch::Receiver<u64> {
+        let (sender, receiver) = watch::channel(0);
+        if let Ok(mut narrow) = self.narrow_lock() {
+            narrow.retain(|s| s.sender.receiver_count() > 0);
+            narrow.push(Narrow {
+                aggregate_types: aggregate_types.iter().map(|t| t.to_string()).collect(),
+                sender,
+            });
+        }
+        receiver
+    }
+
+    fn narrow_lock(&self) -> Result<std::sync::MutexGuard<'_, Vec<Narrow>>, ()> {
+        self.local.narrow.lock().map_err(drop)
     }
 }
 
@@ -54,14 +113,15 @@ fn bump(sender: &watch::Sender<u64>) {
     sender.send_modify(|n| *n = n.wrapping_add(1));
 }
 
-async fn notifier(pool: sqlx::PgPool, wanted: Arc<Notify>, cancel: CancellationToken) {
+async fn notifier(pool: sqlx::PgPool, wanted: Arc<Notify>, me: String, cancel: CancellationToken) {
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = wanted.notified() => {}
         }
-        let sent = sqlx::query("SELECT pg_notify($1, '')")
+        let sent = sqlx::query("SELECT pg_notify($1, $2)")
             .bind(CHANNEL)
+            .bind(&me)
             .execute(&pool)
             .await;
         if let Err(error) = sent {
@@ -71,7 +131,7 @@ async fn notifier(pool: sqlx::PgPool, wanted: Arc<Notify>, cancel: CancellationT
     }
 }
 
-async fn listener(pool: sqlx::PgPool, local: watch::Sender<u64>, cancel: CancellationToken) {
+async fn listener(pool: sqlx::PgPool, local: Local, me: String, cancel: CancellationToken) {
     while !cancel.is_cancelled() {
         let mut listener = match PgListener::connect_with(&pool).await {
             Ok(listener) => listener,
@@ -91,14 +151,15 @@ async fn listener(pool: sqlx::PgPool, local: watch::Sender<u64>, cancel: Cancell
             }
         }
         // Anything may have been appended while we were not listening.
-        bump(&local);
+        local.bump(None);
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 received = listener.try_recv() => match received {
-                    Ok(Some(_)) => bump(&local),
+                    Ok(Some(notification)) if notification.payload() == me => {}
+                    Ok(Some(_)) => local.bump(None),
                     // Connection lost: reconnect and wake readers.
-                    Ok(None) => { bump(&local); }
+                    Ok(None) => local.bump(None),
                     Err(error) => {
                         tracing::warn!(error = %error, "event listener failed; reconnecting");
                         break;

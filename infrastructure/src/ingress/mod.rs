@@ -108,11 +108,9 @@ fn now_ms() -> i64 {
         .unwrap_or_default()
 }
 
-/// A batch claimed, decided and sealed, not yet written (its Postgres transaction holds its
-/// rows).
+/// A batch claimed, decided and sealed, not yet written.
 struct Decided {
     started: Instant,
-    tx: Option<DbTx>,
     rows: Vec<(i64, Option<Vec<u8>>)>,
     plan: Plan,
     sealed: SealedBatch,
@@ -244,14 +242,7 @@ impl InboxWorker {
     /// forgotten again if the batch does not commit.
     async fn prepare(&self) -> Result<Option<Decided>, IngressError> {
         let started = Instant::now();
-        let (tx, rows) = match &self.db {
-            Db::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let rows = claim_locked(&mut tx, self.config.batch).await?;
-                (Some(DbTx::Postgres(tx)), rows)
-            }
-            Db::Sqlite(_) => (None, self.claim_sqlite().await?),
-        };
+        let rows = self.claim().await?;
         if rows.is_empty() {
             return Ok(None);
         }
@@ -278,7 +269,6 @@ impl InboxWorker {
         }
         Ok(Some(Decided {
             started,
-            tx,
             rows,
             plan,
             sealed,
@@ -291,7 +281,6 @@ impl InboxWorker {
     async fn commit(&self, decided: Decided) -> Result<usize, IngressError> {
         let Decided {
             started,
-            tx,
             rows,
             plan,
             sealed,
@@ -299,10 +288,7 @@ impl InboxWorker {
         } = decided;
         let appended = sealed.len();
         let result = async {
-            let mut tx = match tx {
-                Some(tx) => tx,
-                None => self.db.begin().await?,
-            };
+            let mut tx = self.db.begin().await?;
             self.repository
                 .insert_sealed::<Conversation>(&mut tx, sealed)
                 .await?;
@@ -333,7 +319,6 @@ impl InboxWorker {
     async fn discard(&self, decided: Decided) {
         self.forget(&decided.touched);
         self.release(&decided.rows).await;
-        // Dropping the transaction rolls it back (Postgres: the rows are unlocked).
     }
 
     fn forget(&self, conversations: &[String]) {
@@ -344,14 +329,11 @@ impl InboxWorker {
         }
     }
 
-    /// Gives claimed rows back at once (SQLite; on Postgres the rollback does, and a crash
-    /// gives them back when the claims expire).
+    /// Gives claimed rows back at once (after a crash, their claims expire).
     async fn release(&self, rows: &[(i64, Option<Vec<u8>>)]) {
-        if matches!(self.db, Db::Sqlite(_)) {
-            let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
-            if let Err(error) = release_sqlite(&self.db, &ids).await {
-                tracing::warn!(error = %error, "could not release claimed inbox rows");
-            }
+        let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+        if let Err(error) = release_rows(&self.db, &ids).await {
+            tracing::warn!(error = %error, "could not release claimed inbox rows");
         }
     }
 
@@ -436,47 +418,48 @@ impl InboxWorker {
         Ok(())
     }
 
-    /// Rows pending and not claimed, claimed for `claim_for` (SQLite has one writer, so the
-    /// UPDATE alone is atomic).
-    async fn claim_sqlite(&self) -> Result<Vec<(i64, Option<Vec<u8>>)>, sqlx::Error> {
-        let Db::Sqlite(pool) = &self.db else {
-            return Ok(Vec::new());
-        };
+    /// Rows pending and not claimed, claimed for `claim_for` by a statement of their own.
+    /// Not by locking them in the batch's transaction: a transaction that holds a
+    /// transaction id while its batch is decided holds back the read horizon of every
+    /// projector (`SqlEventLog`), so everything committed meanwhile would wait for it.
+    async fn claim(&self) -> Result<Vec<(i64, Option<Vec<u8>>)>, sqlx::Error> {
         let now = now_ms();
         let until =
             now.saturating_add(i64::try_from(self.config.claim_for.as_millis()).unwrap_or(60_000));
-        let mut rows: Vec<(i64, Option<Vec<u8>>)> = sqlx::query_as(
-            "UPDATE webhook_inbox SET claimed_until_ms = $2
-              WHERE id IN (SELECT id FROM webhook_inbox
-                            WHERE processed_at IS NULL AND (claimed_until_ms IS NULL OR claimed_until_ms < $1)
-                            ORDER BY id LIMIT $3)
-          RETURNING id, body_sealed",
-        )
-        .bind(now)
-        .bind(until)
-        .bind(i64::from(self.config.batch))
-        .fetch_all(pool)
-        .await?;
+        let claim = |lock: &str| {
+            format!(
+                "UPDATE webhook_inbox SET claimed_until_ms = $2
+                  WHERE id IN (SELECT id FROM webhook_inbox
+                                WHERE processed_at IS NULL
+                                  AND (claimed_until_ms IS NULL OR claimed_until_ms < $1)
+                                ORDER BY id LIMIT $3{lock})
+              RETURNING id, body_sealed"
+            )
+        };
+        let batch = i64::from(self.config.batch);
+        let mut rows: Vec<(i64, Option<Vec<u8>>)> = match &self.db {
+            // SKIP LOCKED: concurrent claimers take different rows instead of waiting.
+            Db::Postgres(pool) => {
+                sqlx::query_as(&claim(" FOR UPDATE SKIP LOCKED"))
+                    .bind(now)
+                    .bind(until)
+                    .bind(batch)
+                    .fetch_all(pool)
+                    .await?
+            }
+            // One writer at a time: the UPDATE alone is atomic.
+            Db::Sqlite(pool) => {
+                sqlx::query_as(&claim(""))
+                    .bind(now)
+                    .bind(until)
+                    .bind(batch)
+                    .fetch_all(pool)
+                    .await?
+            }
+        };
         rows.sort_by_key(|(id, _)| *id);
         Ok(rows)
     }
-}
-
-/// Pending rows not deferred, locked for this transaction; rows another worker holds are
-/// skipped. A crash or rollback releases them.
-async fn claim_locked(
-    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
-    batch: u32,
-) -> Result<Vec<(i64, Option<Vec<u8>>)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, body_sealed FROM webhook_inbox
-          WHERE processed_at IS NULL AND (claimed_until_ms IS NULL OR claimed_until_ms < $1)
-          ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED",
-    )
-    .bind(now_ms())
-    .bind(i64::from(batch))
-    .fetch_all(&mut **tx)
-    .await
 }
 
 /// Deletes the finished rows (their bodies, personal data, go with them) and defers the rest.
@@ -515,7 +498,7 @@ async fn finish_rows(tx: &mut DbTx, done: &[i64], later: &[i64]) -> Result<(), s
     Ok(())
 }
 
-async fn release_sqlite(db: &Db, ids: &[i64]) -> Result<(), sqlx::Error> {
+async fn release_rows(db: &Db, ids: &[i64]) -> Result<(), sqlx::Error> {
     for chunk in ids.chunks(500) {
         let sql = format!(
             "UPDATE webhook_inbox SET claimed_until_ms = NULL WHERE id IN ({})",

@@ -196,6 +196,10 @@ impl Dispatcher {
         if claimed.is_empty() {
             return Ok(0);
         }
+        if claimed.len() >= usize::try_from(config.batch).unwrap_or(usize::MAX) {
+            // There may be more: let another worker help.
+            super::queue::signal().notify_one();
+        }
         let prefetched = match self.prefetch(&claimed).await {
             Ok(prefetched) => prefetched,
             Err(error) => {

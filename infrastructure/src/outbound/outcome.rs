@@ -2,7 +2,7 @@
 //! through to the queue row.
 use super::accounts::Account;
 use super::dispatcher::{now_ms, Accepted, DispatchError, Dispatcher, Handled};
-use super::queue::apply_delivery;
+use super::queue::{accept_many, apply_delivery};
 use super::store::{self, Claimed};
 use cqrs_es::persist::SerializedEvent;
 use cqrs_es::{Aggregate, DomainEvent};
@@ -370,16 +370,39 @@ impl Dispatcher {
             .await
             .map_err(|e| unexpected(e.into()))?;
         let now = now_ms();
-        for (reply_id, sequence, event) in &applied {
-            let sequence = i64::try_from(*sequence).unwrap_or(i64::MAX);
-            apply_delivery(&mut tx, reply_id, sequence, event, now).await?;
+        let ids: Vec<&str> = batch
+            .iter()
+            .map(|sent| sent.row.reply_id.as_str())
+            .collect();
+        // Rows before claims (see `record`).
+        if applied.iter().all(|(_, _, e)| is_accept(e)) {
+            let accepted: Vec<(&str, i64, DeliveryEvent)> = applied
+                .into_iter()
+                .map(|(id, sequence, e)| (id, i64::try_from(sequence).unwrap_or(i64::MAX), e))
+                .collect();
+            accept_many(&mut tx, &accepted).await?;
+        } else {
+            for (reply_id, sequence, event) in &applied {
+                let sequence = i64::try_from(*sequence).unwrap_or(i64::MAX);
+                apply_delivery(&mut tx, reply_id, sequence, event, now).await?;
+            }
         }
-        for sent in batch {
-            tx.execute(
-                "DELETE FROM outbound_claims WHERE reply_id = $1",
-                &[crate::db::Arg::Text(sent.row.reply_id.clone())],
-            )
-            .await?;
+        match &mut tx {
+            crate::db::DbTx::Postgres(pg) => {
+                sqlx::query("DELETE FROM outbound_claims WHERE reply_id = ANY($1)")
+                    .bind(&ids)
+                    .execute(&mut **pg)
+                    .await?;
+            }
+            crate::db::DbTx::Sqlite(_) => {
+                for id in ids {
+                    tx.execute(
+                        "DELETE FROM outbound_claims WHERE reply_id = $1",
+                        &[crate::db::Arg::Text(id.to_string())],
+                    )
+                    .await?;
+                }
+            }
         }
         tx.commit().await?;
         self.inner
@@ -422,6 +445,10 @@ fn is_transient(error: &lyo_application::outbound::SendError) -> bool {
             ..
         }
     )
+}
+
+fn is_accept(event: &DeliveryEvent) -> bool {
+    matches!(event, DeliveryEvent::ReplyAccepted { .. })
 }
 
 /// The metadata of the dispatcher's `Delivery` events for `row`.

@@ -12,43 +12,48 @@ use async_trait::async_trait;
 use lyo_application::event_log::RecordedEvent;
 use lyo_domain::delivery::{Delivery, DeliveryEvent};
 use serde_json::Value;
+use std::collections::HashMap;
 use tokio::sync::Notify;
 
 use crate::projection::ReadModel;
 
 pub const NAME: &str = "outbound_queue";
 
-/// Woken shortly after the projector queued or reopened replies, so idle dispatcher workers in
-/// this process look at once instead of at their next poll.
+/// Woken after the projector committed new replies, so an idle dispatcher worker in this
+/// process looks at once instead of at its next poll. One worker per wake-up: a worker that
+/// claims a full batch wakes the next.
 pub fn signal() -> &'static Notify {
     static SIGNAL: std::sync::OnceLock<Notify> = std::sync::OnceLock::new();
     SIGNAL.get_or_init(Notify::new)
-}
-
-/// The batch is committed just after `write` returns: wake the workers a moment later.
-fn wake_soon() {
-    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-        runtime.spawn(async {
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-            signal().notify_waiters();
-        });
-    }
 }
 
 pub struct OutboundQueueModel;
 
 const CONVERSATION: &str = "Conversation";
 
-const UPSERT_CUSTOMER: &str = "
-INSERT INTO outbound_customers (subject_id, tenant_id, last_inbound_at, wa_id, user_id)
-VALUES ($1, $2, $3, $4, $5)
+/// A customer's row takes the latest inbound time and keeps ids it already has.
+macro_rules! customer_conflict {
+    () => {
+        "
 ON CONFLICT (subject_id) DO UPDATE SET
     last_inbound_at = CASE
         WHEN outbound_customers.last_inbound_at IS NULL
           OR excluded.last_inbound_at > outbound_customers.last_inbound_at
         THEN excluded.last_inbound_at ELSE outbound_customers.last_inbound_at END,
     wa_id = coalesce(excluded.wa_id, outbound_customers.wa_id),
-    user_id = coalesce(excluded.user_id, outbound_customers.user_id)";
+    user_id = coalesce(excluded.user_id, outbound_customers.user_id)"
+    };
+}
+const UPSERT_CUSTOMER: &str = concat!(
+    "INSERT INTO outbound_customers (subject_id, tenant_id, last_inbound_at, wa_id, user_id)
+VALUES ($1, $2, $3, $4, $5)",
+    customer_conflict!()
+);
+const UPSERT_CUSTOMERS: &str = concat!(
+    "INSERT INTO outbound_customers (subject_id, tenant_id, last_inbound_at, wa_id, user_id)
+SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[])",
+    customer_conflict!()
+);
 const UPSERT_LANGUAGE: &str = "
 INSERT INTO outbound_customers (subject_id, tenant_id, language) VALUES ($1, $2, $3)
 ON CONFLICT (subject_id) DO UPDATE SET language = excluded.language";
@@ -90,9 +95,15 @@ impl ReadModel for OutboundQueueModel {
         ]
     }
 
-    async fn write(&self, tx: &mut DbTx, events: &[RecordedEvent]) -> Result<(), sqlx::Error> {
+    fn committed(&self, events: &[RecordedEvent]) {
         if events.iter().any(|e| e.event_type == "ReplyQueued") {
-            wake_soon();
+            signal().notify_one();
+        }
+    }
+
+    async fn write(&self, tx: &mut DbTx, events: &[RecordedEvent]) -> Result<(), sqlx::Error> {
+        if matches!(tx, DbTx::Postgres(_)) {
+            return write_batched(tx, events).await;
         }
         for event in events {
             match event.aggregate_type.as_str() {
@@ -108,6 +119,213 @@ impl ReadModel for OutboundQueueModel {
         }
         Ok(())
     }
+}
+
+/// Postgres: the batch's replies, customers and accepted sends each in one statement instead
+/// of one per event (the same rows as the per-event path of SQLite). Replies are inserted
+/// first, with the language the customer had when each was queued, so that the `Delivery`
+/// events of a replay find their rows.
+async fn write_batched(tx: &mut DbTx, events: &[RecordedEvent]) -> Result<(), sqlx::Error> {
+    let DbTx::Postgres(pg) = tx else {
+        return Err(malformed("transaction (Postgres only)"));
+    };
+    #[derive(Default)]
+    struct Customer<'a> {
+        tenant: &'a str,
+        sent_at: i64,
+        wa_id: Option<String>,
+        user_id: Option<String>,
+    }
+    let mut customers: HashMap<&str, Customer> = HashMap::new();
+    let mut languages: HashMap<&str, (&str, &str)> = HashMap::new();
+    let (mut reply_ids, mut reply_tenants, mut reply_subjects) =
+        (Vec::new(), Vec::new(), Vec::new());
+    let (mut reply_sequences, mut reply_languages, mut reply_times) =
+        (Vec::new(), Vec::new(), Vec::new());
+    let mut statuses = Vec::new();
+    let mut deliveries = Vec::new();
+    for event in events {
+        let subject = event.aggregate_id.as_str();
+        let body = event.payload.get(&event.event_type);
+        match (event.aggregate_type.as_str(), event.event_type.as_str()) {
+            (CONVERSATION, "MessageReceived") => {
+                let message = body.ok_or_else(|| malformed("MessageReceived"))?;
+                let customer = customers.entry(subject).or_default();
+                customer.tenant = &event.tenant_id;
+                let sent_at = message.get("sent_at").and_then(Value::as_i64).unwrap_or(0);
+                customer.sent_at = customer.sent_at.max(sent_at);
+                let ids = message.get("customer");
+                if let Some(sealed) = sealed_text(ids.and_then(|c| c.get("wa_id"))) {
+                    customer.wa_id = Some(sealed);
+                }
+                if let Some(sealed) = sealed_text(ids.and_then(|c| c.get("user_id"))) {
+                    customer.user_id = Some(sealed);
+                }
+            }
+            (CONVERSATION, "MessageRead") => {
+                if let Some(language) = body.and_then(|b| b.get("language")).and_then(Value::as_str)
+                {
+                    languages.insert(subject, (&event.tenant_id, language));
+                }
+            }
+            (CONVERSATION, "ReplyQueued") => {
+                let reply_id = body
+                    .and_then(|b| b.get("reply_id"))
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| malformed("ReplyQueued"))?;
+                reply_ids.push(reply_id);
+                reply_tenants.push(event.tenant_id.as_str());
+                reply_subjects.push(subject);
+                reply_sequences.push(event.sequence);
+                reply_languages.push(languages.get(subject).map(|(_, l)| *l));
+                reply_times.push(event.recorded_at_micros / 1000);
+            }
+            (CONVERSATION, "MessageStatusChanged") => statuses.push(event),
+            (t, _) if t == <Delivery as cqrs_es::Aggregate>::TYPE => {
+                deliveries.push((event, decode_delivery(&event.payload)?));
+            }
+            _ => {}
+        }
+    }
+    if !reply_ids.is_empty() {
+        sqlx::query(
+            "INSERT INTO outbound_replies (reply_id, tenant_id, subject_id, event_sequence,
+                                          language, queued_at_ms, due_at_ms)
+             SELECT u.reply_id, u.tenant_id, u.subject_id, u.sequence,
+                    coalesce(u.language, (SELECT language FROM outbound_customers c
+                                           WHERE c.subject_id = u.subject_id)),
+                    u.at, u.at
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[],
+                           $6::bigint[]) AS u(reply_id, tenant_id, subject_id, sequence, language, at)
+             ON CONFLICT (reply_id) DO NOTHING",
+        )
+        .bind(reply_ids)
+        .bind(reply_tenants)
+        .bind(reply_subjects)
+        .bind(reply_sequences)
+        .bind(reply_languages)
+        .bind(reply_times)
+        .execute(&mut **pg)
+        .await?;
+    }
+    if !customers.is_empty() {
+        let (mut subjects, mut tenants, mut times, mut wa_ids, mut user_ids) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (subject, customer) in customers {
+            subjects.push(subject);
+            tenants.push(customer.tenant);
+            times.push(customer.sent_at);
+            wa_ids.push(customer.wa_id);
+            user_ids.push(customer.user_id);
+        }
+        sqlx::query(UPSERT_CUSTOMERS)
+            .bind(subjects)
+            .bind(tenants)
+            .bind(times)
+            .bind(wa_ids)
+            .bind(user_ids)
+            .execute(&mut **pg)
+            .await?;
+    }
+    if !languages.is_empty() {
+        let (mut subjects, mut tenants, mut chosen) = (Vec::new(), Vec::new(), Vec::new());
+        for (subject, (tenant, language)) in languages {
+            subjects.push(subject);
+            tenants.push(tenant);
+            chosen.push(language);
+        }
+        sqlx::query(
+            "INSERT INTO outbound_customers (subject_id, tenant_id, language)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+             ON CONFLICT (subject_id) DO UPDATE SET language = excluded.language",
+        )
+        .bind(subjects)
+        .bind(tenants)
+        .bind(chosen)
+        .execute(&mut **pg)
+        .await?;
+    }
+    for event in statuses {
+        conversation_event(tx, event).await?;
+    }
+    // A reply's last event of the batch, when it is an acceptance, joins the one statement;
+    // every other event is applied on its own, in order, before it.
+    let last: HashMap<&str, i64> = deliveries
+        .iter()
+        .map(|(e, _)| (e.aggregate_id.as_str(), e.sequence))
+        .collect();
+    let mut accepted = Vec::new();
+    for (event, decoded) in &deliveries {
+        let is_last = last.get(event.aggregate_id.as_str()) == Some(&event.sequence);
+        if is_last && matches!(decoded, DeliveryEvent::ReplyAccepted { .. }) {
+            accepted.push((event.aggregate_id.as_str(), event.sequence, decoded.clone()));
+        } else {
+            let at_ms = event.recorded_at_micros / 1000;
+            apply_delivery(tx, &event.aggregate_id, event.sequence, decoded, at_ms).await?;
+        }
+    }
+    accept_many(tx, &accepted).await
+}
+
+/// [`apply_delivery`] of many `ReplyAccepted` events (reply, its stream's sequence); on
+/// Postgres in one statement.
+pub async fn accept_many(
+    tx: &mut DbTx,
+    accepted: &[(&str, i64, DeliveryEvent)],
+) -> Result<(), sqlx::Error> {
+    let pg = match tx {
+        DbTx::Postgres(pg) => pg,
+        DbTx::Sqlite(_) => {
+            for (reply_id, sequence, event) in accepted {
+                apply_delivery(tx, reply_id, *sequence, event, 0).await?;
+            }
+            return Ok(());
+        }
+    };
+    let (mut ids, mut versions, mut attempts, mut wamids, mut templates) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (id, sequence, event) in accepted {
+        if let DeliveryEvent::ReplyAccepted {
+            attempt,
+            wamid,
+            template,
+        } = event
+        {
+            ids.push(*id);
+            versions.push(*sequence);
+            attempts.push(i64::from(*attempt));
+            wamids.push(wamid.as_str());
+            templates.push(i64::from(*template));
+        }
+    }
+    if ids.is_empty() {
+        return Ok(());
+    }
+    // `= ANY` on the key, values picked by position. The planner's picture of a queue table
+    // lags its size, and a plan cached while it was small scans every row: this statement
+    // always runs without sequential scans (also when its plan is first cached).
+    sqlx::query("SET LOCAL enable_seqscan = off")
+        .execute(&mut **pg)
+        .await?;
+    sqlx::query(
+        "UPDATE outbound_replies r
+            SET state = 'accepted',
+                attempts = GREATEST(r.attempts, ($3::bigint[])[array_position($1::text[], r.reply_id)]),
+                delivery_version = ($2::bigint[])[array_position($1::text[], r.reply_id)],
+                wamid = ($4::text[])[array_position($1::text[], r.reply_id)],
+                template = CASE WHEN ($5::bigint[])[array_position($1::text[], r.reply_id)] = 1
+                                THEN 1 ELSE r.template END
+          WHERE r.reply_id = ANY($1)
+            AND r.delivery_version < ($2::bigint[])[array_position($1::text[], r.reply_id)]",
+    )
+    .bind(ids)
+    .bind(versions)
+    .bind(attempts)
+    .bind(wamids)
+    .bind(templates)
+    .execute(&mut **pg)
+    .await
+    .map(drop)
 }
 
 fn malformed(what: &'static str) -> sqlx::Error {

@@ -32,9 +32,11 @@ SELECT r.reply_id, $1, $2 FROM outbound_replies r
  WHERE r.state = 'pending' AND r.due_at_ms <= $3
    AND NOT EXISTS (SELECT 1 FROM outbound_claims c
                     WHERE c.reply_id = r.reply_id AND c.until_ms > $3)
-   AND NOT EXISTS (SELECT 1 FROM outbound_replies e
-                    WHERE e.subject_id = r.subject_id AND e.state = 'pending'
-                      AND e.event_sequence < r.event_sequence)
+   -- The customer's first pending reply, found through the subject index: as a correlated
+   -- scalar it cannot be planned as a join that scans every pending reply for each candidate.
+   AND r.event_sequence = (SELECT e.event_sequence FROM outbound_replies e
+                            WHERE e.subject_id = r.subject_id AND e.state = 'pending'
+                            ORDER BY e.event_sequence LIMIT 1)
    AND NOT EXISTS (SELECT 1 FROM outbound_tenant_holds h
                     WHERE h.tenant_id = r.tenant_id AND h.until_ms > $3)
  ORDER BY r.due_at_ms LIMIT $4";
@@ -67,7 +69,7 @@ pub async fn claim(
             let mut tx = pool.begin().await?;
             // Walk the due index in order and stop at `limit`: the planner's estimates of a
             // queue table lag its real size by up to a minute (autovacuum's analyse), and
-            // with "a few rows" it would test and sort every pending reply on each claim.
+            // with "a few rows" it would sort every pending reply on each claim.
             sqlx::query("SET LOCAL enable_sort = off")
                 .execute(&mut *tx)
                 .await?;
@@ -82,10 +84,13 @@ pub async fn claim(
             if ids.is_empty() {
                 return Ok(Vec::new());
             }
-            sqlx::query_as(&format!("{CLAIMED} = ANY($1)"))
-                .bind(ids)
-                .fetch_all(pool)
-                .await
+            sqlx::query_as(&format!(
+                "SELECT r.* FROM unnest($1::text[]) AS c(id)
+                  CROSS JOIN LATERAL ({CLAIMED} = c.id LIMIT 1) r"
+            ))
+            .bind(ids)
+            .fetch_all(pool)
+            .await
         }
         Db::Sqlite(pool) => {
             // `WHERE true` lets SQLite parse an upsert after a SELECT.
@@ -170,14 +175,15 @@ pub async fn conversation_payloads(
         Db::Postgres(pool) if !keys.is_empty() => {
             let (subjects, sequences): (Vec<&str>, Vec<i64>) =
                 keys.iter().map(|(s, n)| (s.as_str(), *n)).unzip();
-            // LATERAL: one index probe per key, whatever the planner thinks of the table.
+            // One index probe per key whatever the planner thinks of the table (a LIMIT keeps
+            // the LATERAL from being flattened into a join).
             let rows: Vec<(String, i64, String)> = sqlx::query_as(
                 "SELECT k.subject, k.sequence, e.payload::text
                    FROM unnest($1::text[], $2::bigint[]) AS k(subject, sequence)
                   CROSS JOIN LATERAL (
                         SELECT payload FROM events
                          WHERE aggregate_type = 'Conversation' AND aggregate_id = k.subject
-                           AND sequence = k.sequence) e",
+                           AND sequence = k.sequence LIMIT 1) e",
             )
             .bind(subjects)
             .bind(sequences)
@@ -233,8 +239,10 @@ pub async fn customers(
     match db {
         Db::Postgres(pool) if !subjects.is_empty() => {
             let rows: Vec<KeyedCustomer> = sqlx::query_as(
-                "SELECT subject_id, wa_id, user_id, last_inbound_at FROM outbound_customers
-                  WHERE subject_id = ANY($1)",
+                "SELECT c.subject_id, c.wa_id, c.user_id, c.last_inbound_at
+                   FROM unnest($1::text[]) AS s(subject)
+                  CROSS JOIN LATERAL (
+                        SELECT * FROM outbound_customers WHERE subject_id = s.subject LIMIT 1) c",
             )
             .bind(subjects)
             .fetch_all(pool)

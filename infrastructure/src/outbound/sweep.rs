@@ -50,7 +50,7 @@ impl Dispatcher {
                 },
             )
             .await?;
-            super::queue::signal().notify_waiters();
+            super::queue::signal().notify_one();
         }
         let blocked = store::blocked_tenants(db, now_ms()).await?;
         metrics::gauge!("lyo_outbound_tenants_blocked").set(blocked.len() as f64);
@@ -63,7 +63,7 @@ impl Dispatcher {
             if current.is_some() && current != digest {
                 tracing::info!(tenant, "the tenant's token changed; sending resumes");
                 store::lift_hold(db, &tenant).await?;
-                super::queue::signal().notify_waiters();
+                super::queue::signal().notify_one();
             }
         }
         Ok(())

@@ -224,8 +224,12 @@ impl PiiVault {
         match &self.db {
             Db::Postgres(pool) => {
                 let found: Vec<(Uuid, String, String, Option<Vec<u8>>)> = sqlx::query_as(
-                    "SELECT key_id, subject_id, tenant_id, wrapped_key FROM subject_keys
-                      WHERE subject_id = ANY($1)",
+                    // One index probe per subject whatever plan is cached (a LIMIT keeps the
+                    // LATERAL from being flattened into a join).
+                    "SELECT k.key_id, k.subject_id, k.tenant_id, k.wrapped_key
+                       FROM unnest($1::text[]) AS s(subject)
+                      CROSS JOIN LATERAL (
+                            SELECT * FROM subject_keys WHERE subject_id = s.subject LIMIT 1) k",
                 )
                 .bind(&subjects)
                 .fetch_all(pool)
@@ -527,10 +531,13 @@ ON CONFLICT (subject_id) DO UPDATE SET wrapped_key = NULL,
         let rows: Vec<(Uuid, String, Option<Vec<u8>>)> = match &self.db {
             Db::Postgres(pool) => {
                 let ids: Vec<Uuid> = key_ids.iter().copied().collect();
-                sqlx::query_as("SELECT key_id, subject_id, wrapped_key FROM subject_keys WHERE key_id = ANY($1)")
-                    .bind(ids)
-                    .fetch_all(pool)
-                    .await?
+                sqlx::query_as(
+                    "SELECT k.key_id, k.subject_id, k.wrapped_key FROM unnest($1::uuid[]) AS i(id)
+                      CROSS JOIN LATERAL (SELECT * FROM subject_keys WHERE key_id = i.id LIMIT 1) k",
+                )
+                .bind(ids)
+                .fetch_all(pool)
+                .await?
             }
             Db::Sqlite(pool) => {
                 let placeholders: Vec<String> =

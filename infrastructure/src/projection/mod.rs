@@ -82,6 +82,22 @@ pub async fn tenant_events_applied(db: &Db, projector: &dyn Projector) -> Result
     }))
 }
 
+/// The aggregate types whose appends in this process wake `projector` at once; `None`: all.
+/// It reaches other events at its idle wait (`LYO_PROJECTOR_IDLE_WAIT_MS`), where it passes
+/// over them in large batches instead of one transaction per append.
+pub fn woken_by(projector: &str) -> Option<&'static [&'static str]> {
+    const TENANT: &str = <lyo_domain::tenant::Tenant as cqrs_es::Aggregate>::TYPE;
+    match projector {
+        // Counts every event, so every append wakes it.
+        lyo_application::projection::event_counts::NAME => None,
+        tenant_directory::NAME | tenant_settings::NAME => Some(&[TENANT]),
+        // New replies come with conversation events. The dispatcher writes its `Delivery`
+        // events through to the queue rows itself; the projector catches up on them later.
+        crate::outbound::OUTBOUND_QUEUE => Some(&["Conversation"]),
+        _ => payloads_read_by(projector),
+    }
+}
+
 /// The aggregate types whose event payloads a projector reads; `None`: all of them. Its log
 /// reader leaves the other payloads out (the bulk of an event: sealed personal data), which the
 /// database then neither detoasts nor sends and the reader never parses.
@@ -89,7 +105,10 @@ pub fn payloads_read_by(projector: &str) -> Option<&'static [&'static str]> {
     match projector {
         lyo_application::projection::event_counts::NAME => Some(&[]),
         tenant_directory::NAME => Some(&[<lyo_domain::tenant::Tenant as cqrs_es::Aggregate>::TYPE]),
+        tenant_settings::NAME => Some(&[<lyo_domain::tenant::Tenant as cqrs_es::Aggregate>::TYPE]),
         lyo_application::reminders::NAME => Some(&["Tenant", "Appointment"]),
+        lyo_application::booking::NAME => Some(&["Conversation", "Appointment"]),
+        crate::outbound::OUTBOUND_QUEUE => Some(&["Conversation", "Delivery"]),
         _ => None,
     }
 }

@@ -15,6 +15,9 @@ pub trait ReadModel: Send + Sync + 'static {
 
     /// Writes what `events` change, inside the batch's transaction.
     async fn write(&self, tx: &mut DbTx, events: &[RecordedEvent]) -> Result<(), sqlx::Error>;
+
+    /// Called after the transaction of a batch `write` saw has committed.
+    fn committed(&self, _events: &[RecordedEvent]) {}
 }
 
 pub struct SqlProjector<M> {
@@ -127,7 +130,9 @@ impl<M: ReadModel> Projector for SqlProjector<M> {
             .write(&mut tx, events)
             .await
             .map_err(unexpected)?;
-        tx.commit().await.map_err(unexpected)
+        tx.commit().await.map_err(unexpected)?;
+        self.model.committed(events);
+        Ok(())
     }
 
     async fn reset(&self) -> Result<(), ProjectionError> {
