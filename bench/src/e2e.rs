@@ -36,7 +36,7 @@ struct Args {
     #[arg(long)]
     phone_number_id: String,
     /// Steady rates to measure, messages per second, one after the other.
-    #[arg(long, value_delimiter = ',', default_value = "200,1000")]
+    #[arg(long, value_delimiter = ',', default_value = "200,500,1000")]
     rates: Vec<u32>,
     #[arg(long, default_value_t = 10)]
     seconds: u32,
