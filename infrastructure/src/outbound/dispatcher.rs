@@ -19,8 +19,6 @@ use crate::db::Db;
 use crate::event_store::{EventRepository, StreamPosition};
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::AggregateError;
-use futures::stream::{FuturesUnordered, StreamExt};
-use futures::FutureExt;
 use lyo_application::outbound::policy::{after_failure, millis, within_window, DispatchPolicy};
 use lyo_application::outbound::{OutboundMessage, ReplySender, SenderAccount};
 use lyo_domain::delivery::{
@@ -31,6 +29,7 @@ use lyo_domain::reply::ReplyBody;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone)]
@@ -209,20 +208,32 @@ impl Dispatcher {
                 return Err(error);
             }
         };
-        let mut handling: FuturesUnordered<_> = claimed
-            .iter()
-            .map(|row| {
-                let prefetched = &prefetched;
-                async move { (row, self.handle(row, prefetched).await) }
-            })
-            .collect();
-        while let Some(first) = handling.next().await {
+        // Each reply in its own task, so that sends in flight keep being driven (their
+        // timeouts, their pacing) while finished ones are recorded.
+        let prefetched = Arc::new(prefetched);
+        let mut handling = JoinSet::new();
+        for row in &claimed {
+            let (worker, row, prefetched) = (self.clone(), row.clone(), prefetched.clone());
+            handling.spawn(async move {
+                let result = worker.handle(&row, &prefetched).await;
+                (row, result)
+            });
+        }
+        while let Some(first) = handling.join_next().await {
             let mut done = vec![first];
-            while let Some(Some(next)) = handling.next().now_or_never() {
+            while let Some(next) = handling.try_join_next() {
                 done.push(next);
             }
             let mut accepted = Vec::new();
-            for (row, result) in done {
+            for joined in done {
+                let (row, result) = match joined {
+                    Ok(handled) => handled,
+                    Err(error) => {
+                        // Its claim expires; the reply is tried again then.
+                        tracing::error!(error = %error, "a dispatch task failed");
+                        continue;
+                    }
+                };
                 match result {
                     Ok(Handled::Sent(sent)) => accepted.push(*sent),
                     Ok(Handled::Decided(result)) => {
@@ -233,7 +244,7 @@ impl Dispatcher {
                     Err(error) => {
                         tracing::error!(reply_id = row.reply_id, error = %error,
                             "cannot dispatch a reply; later");
-                        self.give_back(row).await;
+                        self.give_back(&row).await;
                     }
                 }
             }
