@@ -80,6 +80,9 @@ pub struct Dispatcher {
     pub(super) inner: Arc<Inner>,
 }
 
+/// How long finished sends of a batch wait for the rest before they are recorded together.
+const RECORD_LINGER: Duration = Duration::from_millis(2);
+
 pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -220,8 +223,11 @@ impl Dispatcher {
             });
         }
         while let Some(first) = handling.join_next().await {
+            // Sends of one batch finish within moments of each other: gather those that do
+            // within RECORD_LINGER, then record them in one transaction.
             let mut done = vec![first];
-            while let Some(next) = handling.try_join_next() {
+            let until = tokio::time::Instant::now() + RECORD_LINGER;
+            while let Ok(Some(next)) = tokio::time::timeout_at(until, handling.join_next()).await {
                 done.push(next);
             }
             let mut accepted = Vec::new();
