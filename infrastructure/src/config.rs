@@ -359,7 +359,7 @@ impl OutboundSettings {
         let small = |name: &'static str, default: u32| parse(name, get(name), Some(default));
         let settings = Self {
             workers: small("LYO_OUTBOUND_WORKERS", 4)?,
-            batch: small("LYO_OUTBOUND_BATCH", 16)?,
+            batch: small("LYO_OUTBOUND_BATCH", 32)?,
             claim_for: secs("LYO_OUTBOUND_CLAIM_SECS", 60)?,
             max_attempts: small("LYO_OUTBOUND_MAX_ATTEMPTS", 8)?,
             max_age: secs("LYO_OUTBOUND_MAX_AGE_SECS", 24 * 3600)?,
