@@ -20,7 +20,9 @@ stop_server() {
 bench_setup() {
   cargo build --release --quiet -p lyo-bench -p lyo-api
   pg_throwaway_start
-  trap 'stop_server; rm -rf "$bench_tmp"; pg_throwaway_stop' EXIT
+  # On failure the server's log is shown before it is deleted.
+  trap 'rc=$?; stop_server; [ "$rc" = 0 ] || tail -n 40 "$bench_tmp/serve.log" >&2 2>/dev/null;
+        rm -rf "$bench_tmp"; pg_throwaway_stop' EXIT
   psql -q -v ON_ERROR_STOP=1 "$LYO_PG_URL" -c "CREATE DATABASE $1"
   bench_db="${LYO_PG_URL%/*}/$1"
   app_secret=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')

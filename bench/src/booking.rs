@@ -175,6 +175,9 @@ async fn main() -> anyhow::Result<()> {
     }
     std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes())?;
     if unanswered > 0 {
+        for (id, (kind, _)) in sent.iter().filter(|(id, _)| !replied.contains_key(*id)) {
+            eprintln!("unanswered: {kind:?} message {id}");
+        }
         bail!("{unanswered} messages unanswered");
     }
     if booked != i64::from(total) {
