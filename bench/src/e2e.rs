@@ -24,6 +24,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+const WARM_UP_RATE: u32 = 100;
+const WARM_UP_SECONDS: u32 = 2;
+
 #[derive(Debug, Parser)]
 struct Args {
     /// The server, e.g. http://127.0.0.1:8080 (loopback only).
@@ -81,8 +84,12 @@ async fn main() -> anyhow::Result<()> {
     let mut out = String::from(
         "| rate (messages/s) | messages | replied | p50 | p99 | p99.9 | max |\n|---|---|---|---|---|---|---|\n",
     );
-    for (phase, rate) in args.rates.iter().copied().enumerate() {
-        let total = rate * args.seconds;
+    // A warm-up first (100 messages/s for 2 s, not reported): a fresh server fills its
+    // connection pool, caches and prepared statements on its first messages.
+    let phases = std::iter::once((WARM_UP_RATE, WARM_UP_SECONDS, false))
+        .chain(args.rates.iter().map(|rate| (*rate, args.seconds, true)));
+    for (phase, (rate, seconds, reported)) in phases.enumerate() {
+        let total = rate * seconds;
         let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
         let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
         let start = Instant::now();
@@ -129,15 +136,17 @@ async fn main() -> anyhow::Result<()> {
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         };
-        out.push_str(&format!(
-            "| {rate} | {} | {} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms |\n",
-            sent.len(),
-            latencies.len(),
-            percentile(&latencies, 50.0),
-            percentile(&latencies, 99.0),
-            percentile(&latencies, 99.9),
-            latencies.last().copied().unwrap_or(f64::NAN),
-        ));
+        if reported {
+            out.push_str(&format!(
+                "| {rate} | {} | {} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms |\n",
+                sent.len(),
+                latencies.len(),
+                percentile(&latencies, 50.0),
+                percentile(&latencies, 99.0),
+                percentile(&latencies, 99.9),
+                latencies.last().copied().unwrap_or(f64::NAN),
+            ));
+        }
         // Let the server settle before the next rate.
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
