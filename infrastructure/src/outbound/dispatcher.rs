@@ -116,6 +116,8 @@ pub(super) struct Prefetched {
     /// The sealed `ReplyQueued` payloads, by (subject, sequence).
     payloads: HashMap<(String, i64), serde_json::Value>,
     customers: HashMap<String, store::CustomerRow>,
+    /// When the batch's claims end (ms).
+    claimed_until: i64,
 }
 
 impl Dispatcher {
@@ -202,7 +204,8 @@ impl Dispatcher {
             // There may be more: let another worker help.
             super::queue::signal().notify_one();
         }
-        let prefetched = match self.prefetch(&claimed).await {
+        let claimed_until = now.saturating_add(millis(config.claim_for));
+        let prefetched = match self.prefetch(&claimed, claimed_until).await {
             Ok(prefetched) => prefetched,
             Err(error) => {
                 for row in &claimed {
@@ -215,12 +218,14 @@ impl Dispatcher {
         // timeouts, their pacing) while finished ones are recorded.
         let prefetched = Arc::new(prefetched);
         let mut handling = JoinSet::new();
+        let mut rows = HashMap::new();
         for row in &claimed {
-            let (worker, row, prefetched) = (self.clone(), row.clone(), prefetched.clone());
-            handling.spawn(async move {
-                let result = worker.handle(&row, &prefetched).await;
-                (row, result)
+            let (worker, task_row, prefetched) = (self.clone(), row.clone(), prefetched.clone());
+            let task = handling.spawn(async move {
+                let result = worker.handle(&task_row, &prefetched).await;
+                (task_row, result)
             });
+            rows.insert(task.id(), row);
         }
         while let Some(first) = handling.join_next().await {
             // Sends of one batch finish within moments of each other: gather those that do
@@ -235,8 +240,10 @@ impl Dispatcher {
                 let (row, result) = match joined {
                     Ok(handled) => handled,
                     Err(error) => {
-                        // Its claim expires; the reply is tried again then.
                         tracing::error!(error = %error, "a dispatch task failed");
+                        if let Some(row) = rows.get(&error.id()) {
+                            self.give_back(row).await;
+                        }
                         continue;
                     }
                 };
@@ -268,7 +275,11 @@ impl Dispatcher {
     }
 
     /// The batch's `Delivery` states, reply payloads and customers, in three queries.
-    async fn prefetch(&self, rows: &[Claimed]) -> Result<Prefetched, DispatchError> {
+    async fn prefetch(
+        &self,
+        rows: &[Claimed],
+        claimed_until: i64,
+    ) -> Result<Prefetched, DispatchError> {
         let db = &self.inner.db;
         let streams: Vec<StreamPosition> = rows
             .iter()
@@ -302,6 +313,7 @@ impl Dispatcher {
             deliveries,
             payloads,
             customers,
+            claimed_until,
         })
     }
 
@@ -418,6 +430,14 @@ impl Dispatcher {
             .reserve(&account.phone_number_id, &row.subject_id);
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
+        }
+        // Waiting for a pacing slot (or a connection) may have used up much of the claim:
+        // with less than half of it left, another dispatcher could take the reply while this
+        // send is under way. Give it back instead.
+        let half = millis(self.inner.config.claim_for) / 2;
+        if now_ms() > prefetched.claimed_until.saturating_sub(half) {
+            store::release(&self.inner.db, &row.reply_id, now_ms()).await?;
+            return Ok(Handled::Later);
         }
         let sender_account = SenderAccount {
             phone_number_id: account.phone_number_id.clone(),
