@@ -93,14 +93,17 @@ impl AppendSignal {
     /// Changes after appends of `aggregate_types` here, and after any append elsewhere
     /// (another process's notification does not say what it appended).
     pub fn subscribe_to(&self, aggregate_types: &[&str]) -> watch::Receiver<u64> {
+        let Ok(mut narrow) = self.narrow_lock() else {
+            // A poisoned lock: wake on every append instead (a receiver without a sender
+            // would report a change at once, forever, and its reader would spin).
+            return self.subscribe();
+        };
         let (sender, receiver) = watch::channel(0);
-        if let Ok(mut narrow) = self.narrow_lock() {
-            narrow.retain(|s| s.sender.receiver_count() > 0);
-            narrow.push(Narrow {
-                aggregate_types: aggregate_types.iter().map(|t| t.to_string()).collect(),
-                sender,
-            });
-        }
+        narrow.retain(|s| s.sender.receiver_count() > 0);
+        narrow.push(Narrow {
+            aggregate_types: aggregate_types.iter().map(|t| t.to_string()).collect(),
+            sender,
+        });
         receiver
     }
 
