@@ -4,6 +4,7 @@ use super::accounts::Account;
 use super::dispatcher::{now_ms, Accepted, DispatchError, Dispatcher, Handled};
 use super::queue::{accept_many, apply_delivery};
 use super::store::{self, Claimed};
+use crate::event_store::AppendError;
 use cqrs_es::persist::SerializedEvent;
 use cqrs_es::{Aggregate, DomainEvent};
 use cqrs_es::{AggregateError, EventStore};
@@ -220,46 +221,56 @@ impl Dispatcher {
                 self.resync(&row.reply_id).await?;
                 return Ok(state);
             }
+            // The events, the queue row and the claim in one transaction: a row that missed
+            // an event would be moved past it by the next one (its version guard).
+            let version = context.current_sequence;
+            let started = std::time::Instant::now();
+            let sealed = self
+                .inner
+                .repository
+                .seal_batch(serialized(row, version, &metadata, &events)?)
+                .await
+                .map_err(unexpected)?;
+            let appended = sealed.len();
+            let mut tx = self.inner.db.begin().await?;
             match self
                 .inner
-                .deliveries
-                .commit(events, context, metadata.clone())
+                .repository
+                .insert_sealed::<Delivery>(&mut tx, sealed)
                 .await
             {
-                Ok(envelopes) => {
-                    let mut tx = self.inner.db.begin().await?;
-                    // An outcome ends the claim; a template chosen before sending keeps it
-                    // (this worker sends the template now). The row is written before the
-                    // claim is deleted: the order in which a claim locks them, so the two
-                    // never wait for each other.
-                    let decided = envelopes.iter().any(|e| {
-                        !matches!(e.payload, DeliveryEvent::TemplateFallbackChosen { .. })
-                    });
-                    for envelope in envelopes {
-                        let sequence = i64::try_from(envelope.sequence).unwrap_or(i64::MAX);
-                        apply_delivery(
-                            &mut tx,
-                            &row.reply_id,
-                            sequence,
-                            &envelope.payload,
-                            now_ms(),
-                        )
-                        .await?;
-                        cqrs_es::Aggregate::apply(&mut state, envelope.payload);
-                    }
-                    if decided {
-                        tx.execute(
-                            "DELETE FROM outbound_claims WHERE reply_id = $1",
-                            &[crate::db::Arg::Text(row.reply_id.clone())],
-                        )
-                        .await?;
-                    }
-                    tx.commit().await?;
-                    return Ok(state);
+                Ok(()) => {}
+                // Dropping the transaction rolls it back; decide again on the new state.
+                Err(AppendError::Conflict) if conflicts < 5 => {
+                    conflicts += 1;
+                    continue;
                 }
-                Err(AggregateError::AggregateConflict) if conflicts < 5 => conflicts += 1,
-                Err(error) => return Err(DispatchError::Record(error)),
+                Err(error) => return Err(unexpected(error)),
             }
+            // An outcome ends the claim; a template chosen before sending keeps it (this
+            // worker sends the template now). The row is written before the claim is
+            // deleted: the order in which a claim locks them, so the two never wait for
+            // each other.
+            let decided = events
+                .iter()
+                .any(|e| !matches!(e, DeliveryEvent::TemplateFallbackChosen { .. }));
+            for (event, sequence) in events.into_iter().zip(version + 1..) {
+                let sequence = i64::try_from(sequence).unwrap_or(i64::MAX);
+                apply_delivery(&mut tx, &row.reply_id, sequence, &event, now_ms()).await?;
+                cqrs_es::Aggregate::apply(&mut state, event);
+            }
+            if decided {
+                tx.execute(
+                    "DELETE FROM outbound_claims WHERE reply_id = $1",
+                    &[crate::db::Arg::Text(row.reply_id.clone())],
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            self.inner
+                .repository
+                .appended(Delivery::TYPE, appended, started);
+            return Ok(state);
         }
     }
 
@@ -335,40 +346,34 @@ impl Dispatcher {
 
     async fn record_together(&self, batch: &[Accepted]) -> Result<(), DispatchError> {
         let started = std::time::Instant::now();
-        let unexpected = |e: Box<dyn std::error::Error + Send + Sync>| {
-            DispatchError::Record(AggregateError::UnexpectedError(e))
-        };
         let mut events = Vec::with_capacity(batch.len());
         let mut applied = Vec::with_capacity(batch.len());
         for sent in batch {
             let version = sent.version.unwrap_or_default();
-            let metadata =
-                serde_json::to_value(metadata(&sent.row)?).map_err(|e| unexpected(e.into()))?;
-            for (event, sequence) in sent
-                .state
-                .decide(sent.command.clone())
-                .into_iter()
-                .zip(version + 1..)
-            {
-                events.push(SerializedEvent::new(
-                    sent.row.reply_id.clone(),
-                    sequence,
-                    Delivery::TYPE.to_string(),
-                    event.event_type(),
-                    event.event_version(),
-                    serde_json::to_value(&event).map_err(|e| unexpected(e.into()))?,
-                    metadata.clone(),
-                ));
+            let decided = sent.state.decide(sent.command.clone());
+            events.extend(serialized(
+                &sent.row,
+                version,
+                &metadata(&sent.row)?,
+                &decided,
+            )?);
+            for (event, sequence) in decided.into_iter().zip(version + 1..) {
                 applied.push((sent.row.reply_id.as_str(), sequence, event));
             }
         }
-        let appended = events.len();
+        let sealed = self
+            .inner
+            .repository
+            .seal_batch(events)
+            .await
+            .map_err(unexpected)?;
+        let appended = sealed.len();
         let mut tx = self.inner.db.begin().await?;
         self.inner
             .repository
-            .append_in::<Delivery>(&mut tx, events)
+            .insert_sealed::<Delivery>(&mut tx, sealed)
             .await
-            .map_err(|e| unexpected(e.into()))?;
+            .map_err(unexpected)?;
         let now = now_ms();
         let ids: Vec<&str> = batch
             .iter()
@@ -445,6 +450,35 @@ fn is_transient(error: &lyo_application::outbound::SendError) -> bool {
             ..
         }
     )
+}
+
+fn unexpected(error: impl std::error::Error + Send + Sync + 'static) -> DispatchError {
+    DispatchError::Record(AggregateError::UnexpectedError(Box::new(error)))
+}
+
+/// `events` of `row`'s `Delivery` stream as the store keeps them, numbered after `version`.
+fn serialized(
+    row: &Claimed,
+    version: usize,
+    metadata: &HashMap<String, String>,
+    events: &[DeliveryEvent],
+) -> Result<Vec<SerializedEvent>, DispatchError> {
+    let metadata = serde_json::to_value(metadata).map_err(unexpected)?;
+    events
+        .iter()
+        .zip(version + 1..)
+        .map(|(event, sequence)| {
+            Ok(SerializedEvent::new(
+                row.reply_id.clone(),
+                sequence,
+                Delivery::TYPE.to_string(),
+                event.event_type(),
+                event.event_version(),
+                serde_json::to_value(event).map_err(unexpected)?,
+                metadata.clone(),
+            ))
+        })
+        .collect()
 }
 
 fn is_accept(event: &DeliveryEvent) -> bool {
