@@ -206,7 +206,6 @@ impl Dispatcher {
         row: &Claimed,
         command: DeliveryCommand,
     ) -> Result<Delivery, DispatchError> {
-        let metadata = metadata(row)?;
         let mut conflicts = 0;
         loop {
             let context = self
@@ -221,57 +220,96 @@ impl Dispatcher {
                 self.resync(&row.reply_id).await?;
                 return Ok(state);
             }
-            // The events, the queue row and the claim in one transaction: a row that missed
-            // an event would be moved past it by the next one (its version guard).
             let version = context.current_sequence;
-            let started = std::time::Instant::now();
-            let sealed = self
-                .inner
-                .repository
-                .seal_batch(serialized(row, version, &metadata, &events)?)
-                .await
-                .map_err(unexpected)?;
-            let appended = sealed.len();
-            let mut tx = self.inner.db.begin().await?;
-            match self
-                .inner
-                .repository
-                .insert_sealed::<Delivery>(&mut tx, sealed)
-                .await
-            {
-                Ok(()) => {}
-                // Dropping the transaction rolls it back; decide again on the new state.
-                Err(AppendError::Conflict) if conflicts < 5 => {
-                    conflicts += 1;
-                    continue;
-                }
-                Err(error) => return Err(unexpected(error)),
-            }
-            // An outcome ends the claim; a template chosen before sending keeps it (this
-            // worker sends the template now). The row is written before the claim is
-            // deleted: the order in which a claim locks them, so the two never wait for
-            // each other.
-            let decided = events
-                .iter()
-                .any(|e| !matches!(e, DeliveryEvent::TemplateFallbackChosen { .. }));
-            for (event, sequence) in events.into_iter().zip(version + 1..) {
-                let sequence = i64::try_from(sequence).unwrap_or(i64::MAX);
-                apply_delivery(&mut tx, &row.reply_id, sequence, &event, now_ms()).await?;
-                cqrs_es::Aggregate::apply(&mut state, event);
-            }
-            if decided {
-                tx.execute(
-                    "DELETE FROM outbound_claims WHERE reply_id = $1",
-                    &[crate::db::Arg::Text(row.reply_id.clone())],
-                )
+            let written = self
+                .write_through(&[Decided {
+                    row,
+                    version,
+                    events: events.clone(),
+                }])
                 .await?;
+            if written {
+                for event in events {
+                    cqrs_es::Aggregate::apply(&mut state, event);
+                }
+                return Ok(state);
             }
-            tx.commit().await?;
-            self.inner
-                .repository
-                .appended(Delivery::TYPE, appended, started);
-            return Ok(state);
+            if conflicts >= 5 {
+                return Err(DispatchError::Record(AggregateError::AggregateConflict));
+            }
+            conflicts += 1;
         }
+    }
+
+    /// Appends the decided events of some replies and writes them through to their queue
+    /// rows in one transaction (a row that missed an event would be moved past it by the next
+    /// one: its version guard), ending their claims unless the only news is a template chosen
+    /// before sending (this worker sends the template now). Rows are written before claims
+    /// are deleted: the order in which a claim locks them, so the two never wait for each
+    /// other. Returns false, having written nothing, when another writer appended to one of
+    /// the streams first.
+    async fn write_through(&self, decided: &[Decided<'_>]) -> Result<bool, DispatchError> {
+        let started = std::time::Instant::now();
+        let mut events = Vec::new();
+        for d in decided {
+            events.extend(serialized(d.row, d.version, &metadata(d.row)?, &d.events)?);
+        }
+        let sealed = self
+            .inner
+            .repository
+            .seal_batch(events)
+            .await
+            .map_err(unexpected)?;
+        let appended = sealed.len();
+        let mut tx = self.inner.db.begin().await?;
+        match self
+            .inner
+            .repository
+            .insert_sealed::<Delivery>(&mut tx, sealed)
+            .await
+        {
+            Ok(()) => {}
+            // Dropping the transaction rolls it back.
+            Err(AppendError::Conflict) => return Ok(false),
+            Err(error) => return Err(unexpected(error)),
+        }
+        let numbered: Vec<(&str, i64, DeliveryEvent)> = decided
+            .iter()
+            .flat_map(|d| {
+                d.events
+                    .iter()
+                    .cloned()
+                    .zip(d.version + 1..)
+                    .map(|(event, sequence)| {
+                        let sequence = i64::try_from(sequence).unwrap_or(i64::MAX);
+                        (d.row.reply_id.as_str(), sequence, event)
+                    })
+            })
+            .collect();
+        if numbered.iter().all(|(_, _, e)| is_accept(e)) {
+            accept_many(&mut tx, &numbered).await?;
+        } else {
+            let now = now_ms();
+            for (reply_id, sequence, event) in &numbered {
+                apply_delivery(&mut tx, reply_id, *sequence, event, now).await?;
+            }
+        }
+        let ending: Vec<&str> = decided
+            .iter()
+            .filter(|d| {
+                d.events.is_empty()
+                    || d.events
+                        .iter()
+                        .any(|e| !matches!(e, DeliveryEvent::TemplateFallbackChosen { .. }))
+            })
+            .map(|d| d.row.reply_id.as_str())
+            .collect();
+        store::end_claims(&mut tx, &ending).await?;
+        tx.commit().await?;
+        self.inner
+            .repository
+            .appended(Delivery::TYPE, appended, started);
+        Ok(true)
     }
 
     /// Writes the aggregate's events through to the row (the row may lag the projection).
@@ -345,75 +383,19 @@ impl Dispatcher {
     }
 
     async fn record_together(&self, batch: &[Accepted]) -> Result<(), DispatchError> {
-        let started = std::time::Instant::now();
-        let mut events = Vec::with_capacity(batch.len());
-        let mut applied = Vec::with_capacity(batch.len());
-        for sent in batch {
-            let version = sent.version.unwrap_or_default();
-            let decided = sent.state.decide(sent.command.clone());
-            events.extend(serialized(
-                &sent.row,
-                version,
-                &metadata(&sent.row)?,
-                &decided,
-            )?);
-            for (event, sequence) in decided.into_iter().zip(version + 1..) {
-                applied.push((sent.row.reply_id.as_str(), sequence, event));
-            }
-        }
-        let sealed = self
-            .inner
-            .repository
-            .seal_batch(events)
-            .await
-            .map_err(unexpected)?;
-        let appended = sealed.len();
-        let mut tx = self.inner.db.begin().await?;
-        self.inner
-            .repository
-            .insert_sealed::<Delivery>(&mut tx, sealed)
-            .await
-            .map_err(unexpected)?;
-        let now = now_ms();
-        let ids: Vec<&str> = batch
+        let decided: Vec<Decided> = batch
             .iter()
-            .map(|sent| sent.row.reply_id.as_str())
+            .map(|sent| Decided {
+                row: &sent.row,
+                version: sent.version.unwrap_or_default(),
+                events: sent.state.decide(sent.command.clone()),
+            })
             .collect();
-        // Rows before claims (see `record`).
-        if applied.iter().all(|(_, _, e)| is_accept(e)) {
-            let accepted: Vec<(&str, i64, DeliveryEvent)> = applied
-                .into_iter()
-                .map(|(id, sequence, e)| (id, i64::try_from(sequence).unwrap_or(i64::MAX), e))
-                .collect();
-            accept_many(&mut tx, &accepted).await?;
+        if self.write_through(&decided).await? {
+            Ok(())
         } else {
-            for (reply_id, sequence, event) in &applied {
-                let sequence = i64::try_from(*sequence).unwrap_or(i64::MAX);
-                apply_delivery(&mut tx, reply_id, sequence, event, now).await?;
-            }
+            Err(DispatchError::Record(AggregateError::AggregateConflict))
         }
-        match &mut tx {
-            crate::db::DbTx::Postgres(pg) => {
-                sqlx::query("DELETE FROM outbound_claims WHERE reply_id = ANY($1)")
-                    .bind(&ids)
-                    .execute(&mut **pg)
-                    .await?;
-            }
-            crate::db::DbTx::Sqlite(_) => {
-                for id in ids {
-                    tx.execute(
-                        "DELETE FROM outbound_claims WHERE reply_id = $1",
-                        &[crate::db::Arg::Text(id.to_string())],
-                    )
-                    .await?;
-                }
-            }
-        }
-        tx.commit().await?;
-        self.inner
-            .repository
-            .appended(Delivery::TYPE, appended, started);
-        Ok(())
     }
 
     /// Records that Meta accepted a send. Losing this record would send the reply again, so a
@@ -450,6 +432,13 @@ fn is_transient(error: &lyo_application::outbound::SendError) -> bool {
             ..
         }
     )
+}
+
+/// Events one reply's `Delivery` stream gains, decided on its `version`.
+struct Decided<'a> {
+    row: &'a Claimed,
+    version: usize,
+    events: Vec<DeliveryEvent>,
 }
 
 fn unexpected(error: impl std::error::Error + Send + Sync + 'static) -> DispatchError {

@@ -1,7 +1,7 @@
 //! The dispatcher's SQL: claiming due replies, loading the sealed reply and recipient, tenant
 //! holds, and the read views (a reply's state, a tenant's health).
 
-use crate::db::{Arg, Db};
+use crate::db::{Arg, Db, DbTx};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -131,6 +131,28 @@ pub async fn release(db: &Db, reply_id: &str, due_at_ms: i64) -> Result<(), sqlx
     )
     .await?;
     tx.commit().await
+}
+
+/// Ends the claims of `reply_ids` (in the caller's transaction).
+pub async fn end_claims(tx: &mut DbTx, reply_ids: &[&str]) -> Result<(), sqlx::Error> {
+    match tx {
+        DbTx::Postgres(pg) => {
+            sqlx::query("DELETE FROM outbound_claims WHERE reply_id = ANY($1)")
+                .bind(reply_ids)
+                .execute(&mut **pg)
+                .await?;
+        }
+        DbTx::Sqlite(_) => {
+            for id in reply_ids {
+                tx.execute(
+                    "DELETE FROM outbound_claims WHERE reply_id = $1",
+                    &[Arg::Text(id.to_string())],
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The stored (sealed) payload of one event of a conversation.
