@@ -60,7 +60,8 @@ ON CONFLICT (subject_id) DO UPDATE SET language = excluded.language";
 const INSERT_REPLY: &str = "
 INSERT INTO outbound_replies (reply_id, tenant_id, subject_id, event_sequence, language,
                               queued_at_ms, due_at_ms)
-VALUES ($1, $2, $3, $4, (SELECT language FROM outbound_customers WHERE subject_id = $3), $5, $5)
+VALUES ($1, $2, $3, $4, coalesce($5, (SELECT language FROM outbound_customers WHERE subject_id = $3)),
+        $6, $6)
 ON CONFLICT (reply_id) DO NOTHING";
 // Monotonic per wamid: a higher rank replaces a lower one; `failed` is never replaced.
 const UPSERT_STATUS: &str = "
@@ -102,169 +103,221 @@ impl ReadModel for OutboundQueueModel {
     }
 
     async fn write(&self, tx: &mut DbTx, events: &[RecordedEvent]) -> Result<(), sqlx::Error> {
-        if matches!(tx, DbTx::Postgres(_)) {
-            return write_batched(tx, events).await;
-        }
+        Batch::of(events)?.write(tx).await
+    }
+}
+
+/// What a batch of events changes, gathered so that each kind of row is written once per
+/// batch (on Postgres in one statement). Replies are inserted first, with the language the
+/// customer had when each was queued (the batch's earlier `MessageRead`, else the stored
+/// one), so that the `Delivery` events of a replay find their rows.
+#[derive(Default)]
+struct Batch<'a> {
+    /// Per subject: the latest inbound time and the last ids seen.
+    customers: HashMap<&'a str, Customer<'a>>,
+    /// Per subject: (tenant, the language the assistant last read).
+    languages: HashMap<&'a str, (&'a str, &'a str)>,
+    replies: Vec<QueuedReply<'a>>,
+    statuses: Vec<&'a RecordedEvent>,
+    deliveries: Vec<(&'a RecordedEvent, DeliveryEvent)>,
+}
+
+#[derive(Default)]
+struct Customer<'a> {
+    tenant: &'a str,
+    sent_at: i64,
+    wa_id: Option<String>,
+    user_id: Option<String>,
+}
+
+struct QueuedReply<'a> {
+    reply_id: &'a str,
+    tenant: &'a str,
+    subject: &'a str,
+    sequence: i64,
+    language: Option<&'a str>,
+    at_ms: i64,
+}
+
+impl<'a> Batch<'a> {
+    fn of(events: &'a [RecordedEvent]) -> Result<Self, sqlx::Error> {
+        let mut batch = Batch::default();
         for event in events {
-            match event.aggregate_type.as_str() {
-                CONVERSATION => conversation_event(tx, event).await?,
-                t if t == <Delivery as cqrs_es::Aggregate>::TYPE => {
-                    let decoded = decode_delivery(&event.payload)?;
-                    let at_ms = event.recorded_at_micros / 1000;
-                    apply_delivery(tx, &event.aggregate_id, event.sequence, &decoded, at_ms)
-                        .await?;
+            let subject = event.aggregate_id.as_str();
+            let body = event.payload.get(&event.event_type);
+            match (event.aggregate_type.as_str(), event.event_type.as_str()) {
+                (CONVERSATION, "MessageReceived") => {
+                    let message = body.ok_or_else(|| malformed("MessageReceived"))?;
+                    let customer = batch.customers.entry(subject).or_default();
+                    customer.tenant = &event.tenant_id;
+                    let sent_at = message.get("sent_at").and_then(Value::as_i64).unwrap_or(0);
+                    customer.sent_at = customer.sent_at.max(sent_at);
+                    let ids = message.get("customer");
+                    if let Some(sealed) = sealed_text(ids.and_then(|c| c.get("wa_id"))) {
+                        customer.wa_id = Some(sealed);
+                    }
+                    if let Some(sealed) = sealed_text(ids.and_then(|c| c.get("user_id"))) {
+                        customer.user_id = Some(sealed);
+                    }
+                }
+                (CONVERSATION, "MessageRead") => {
+                    let language = body.and_then(|b| b.get("language")).and_then(Value::as_str);
+                    if let Some(language) = language {
+                        batch
+                            .languages
+                            .insert(subject, (&event.tenant_id, language));
+                    }
+                }
+                (CONVERSATION, "ReplyQueued") => {
+                    let reply_id = body
+                        .and_then(|b| b.get("reply_id"))
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| malformed("ReplyQueued"))?;
+                    batch.replies.push(QueuedReply {
+                        reply_id,
+                        tenant: &event.tenant_id,
+                        subject,
+                        sequence: event.sequence,
+                        language: batch.languages.get(subject).map(|(_, l)| *l),
+                        at_ms: event.recorded_at_micros / 1000,
+                    });
+                }
+                (CONVERSATION, "MessageStatusChanged") => batch.statuses.push(event),
+                (t, _) if t == <Delivery as cqrs_es::Aggregate>::TYPE => {
+                    batch
+                        .deliveries
+                        .push((event, decode_delivery(&event.payload)?));
                 }
                 _ => {}
             }
         }
-        Ok(())
+        Ok(batch)
     }
-}
 
-/// Postgres: the batch's replies, customers and accepted sends each in one statement instead
-/// of one per event (the same rows as the per-event path of SQLite). Replies are inserted
-/// first, with the language the customer had when each was queued, so that the `Delivery`
-/// events of a replay find their rows.
-async fn write_batched(tx: &mut DbTx, events: &[RecordedEvent]) -> Result<(), sqlx::Error> {
-    let DbTx::Postgres(pg) = tx else {
-        return Err(malformed("transaction (Postgres only)"));
-    };
-    #[derive(Default)]
-    struct Customer<'a> {
-        tenant: &'a str,
-        sent_at: i64,
-        wa_id: Option<String>,
-        user_id: Option<String>,
-    }
-    let mut customers: HashMap<&str, Customer> = HashMap::new();
-    let mut languages: HashMap<&str, (&str, &str)> = HashMap::new();
-    let (mut reply_ids, mut reply_tenants, mut reply_subjects) =
-        (Vec::new(), Vec::new(), Vec::new());
-    let (mut reply_sequences, mut reply_languages, mut reply_times) =
-        (Vec::new(), Vec::new(), Vec::new());
-    let mut statuses = Vec::new();
-    let mut deliveries = Vec::new();
-    for event in events {
-        let subject = event.aggregate_id.as_str();
-        let body = event.payload.get(&event.event_type);
-        match (event.aggregate_type.as_str(), event.event_type.as_str()) {
-            (CONVERSATION, "MessageReceived") => {
-                let message = body.ok_or_else(|| malformed("MessageReceived"))?;
-                let customer = customers.entry(subject).or_default();
-                customer.tenant = &event.tenant_id;
-                let sent_at = message.get("sent_at").and_then(Value::as_i64).unwrap_or(0);
-                customer.sent_at = customer.sent_at.max(sent_at);
-                let ids = message.get("customer");
-                if let Some(sealed) = sealed_text(ids.and_then(|c| c.get("wa_id"))) {
-                    customer.wa_id = Some(sealed);
-                }
-                if let Some(sealed) = sealed_text(ids.and_then(|c| c.get("user_id"))) {
-                    customer.user_id = Some(sealed);
-                }
-            }
-            (CONVERSATION, "MessageRead") => {
-                if let Some(language) = body.and_then(|b| b.get("language")).and_then(Value::as_str)
-                {
-                    languages.insert(subject, (&event.tenant_id, language));
-                }
-            }
-            (CONVERSATION, "ReplyQueued") => {
-                let reply_id = body
-                    .and_then(|b| b.get("reply_id"))
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| malformed("ReplyQueued"))?;
-                reply_ids.push(reply_id);
-                reply_tenants.push(event.tenant_id.as_str());
-                reply_subjects.push(subject);
-                reply_sequences.push(event.sequence);
-                reply_languages.push(languages.get(subject).map(|(_, l)| *l));
-                reply_times.push(event.recorded_at_micros / 1000);
-            }
-            (CONVERSATION, "MessageStatusChanged") => statuses.push(event),
-            (t, _) if t == <Delivery as cqrs_es::Aggregate>::TYPE => {
-                deliveries.push((event, decode_delivery(&event.payload)?));
-            }
-            _ => {}
+    async fn write(self, tx: &mut DbTx) -> Result<(), sqlx::Error> {
+        match tx {
+            DbTx::Postgres(pg) => self.write_rows_pg(pg).await?,
+            DbTx::Sqlite(_) => self.write_rows_one_by_one(tx).await?,
         }
-    }
-    if !reply_ids.is_empty() {
-        sqlx::query(
-            "INSERT INTO outbound_replies (reply_id, tenant_id, subject_id, event_sequence,
-                                          language, queued_at_ms, due_at_ms)
-             SELECT u.reply_id, u.tenant_id, u.subject_id, u.sequence,
-                    coalesce(u.language, (SELECT language FROM outbound_customers c
-                                           WHERE c.subject_id = u.subject_id)),
-                    u.at, u.at
-               FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[],
-                           $6::bigint[]) AS u(reply_id, tenant_id, subject_id, sequence, language, at)
-             ON CONFLICT (reply_id) DO NOTHING",
-        )
-        .bind(reply_ids)
-        .bind(reply_tenants)
-        .bind(reply_subjects)
-        .bind(reply_sequences)
-        .bind(reply_languages)
-        .bind(reply_times)
-        .execute(&mut **pg)
-        .await?;
-    }
-    if !customers.is_empty() {
-        let (mut subjects, mut tenants, mut times, mut wa_ids, mut user_ids) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for (subject, customer) in customers {
-            subjects.push(subject);
-            tenants.push(customer.tenant);
-            times.push(customer.sent_at);
-            wa_ids.push(customer.wa_id);
-            user_ids.push(customer.user_id);
+        for event in &self.statuses {
+            status_event(tx, event).await?;
         }
-        sqlx::query(UPSERT_CUSTOMERS)
-            .bind(subjects)
-            .bind(tenants)
-            .bind(times)
-            .bind(wa_ids)
-            .bind(user_ids)
+        // A reply's last event of the batch, when it is an acceptance, joins one statement;
+        // every other event is applied on its own, in order, before it.
+        let last: HashMap<&str, i64> = self
+            .deliveries
+            .iter()
+            .map(|(e, _)| (e.aggregate_id.as_str(), e.sequence))
+            .collect();
+        let mut accepted = Vec::new();
+        for (event, decoded) in &self.deliveries {
+            let is_last = last.get(event.aggregate_id.as_str()) == Some(&event.sequence);
+            if is_last && matches!(decoded, DeliveryEvent::ReplyAccepted { .. }) {
+                accepted.push((event.aggregate_id.as_str(), event.sequence, decoded.clone()));
+            } else {
+                let at_ms = event.recorded_at_micros / 1000;
+                apply_delivery(tx, &event.aggregate_id, event.sequence, decoded, at_ms).await?;
+            }
+        }
+        accept_many(tx, &accepted).await
+    }
+
+    /// Replies, customers and languages, one statement each.
+    async fn write_rows_pg(
+        &self,
+        pg: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    ) -> Result<(), sqlx::Error> {
+        if !self.replies.is_empty() {
+            let r = &self.replies;
+            sqlx::query(
+                "INSERT INTO outbound_replies (reply_id, tenant_id, subject_id, event_sequence,
+                                              language, queued_at_ms, due_at_ms)
+                 SELECT u.reply_id, u.tenant_id, u.subject_id, u.sequence,
+                        coalesce(u.language, (SELECT language FROM outbound_customers c
+                                               WHERE c.subject_id = u.subject_id)),
+                        u.at, u.at
+                   FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[],
+                               $6::bigint[]) AS u(reply_id, tenant_id, subject_id, sequence, language, at)
+                 ON CONFLICT (reply_id) DO NOTHING",
+            )
+            .bind(r.iter().map(|q| q.reply_id).collect::<Vec<_>>())
+            .bind(r.iter().map(|q| q.tenant).collect::<Vec<_>>())
+            .bind(r.iter().map(|q| q.subject).collect::<Vec<_>>())
+            .bind(r.iter().map(|q| q.sequence).collect::<Vec<_>>())
+            .bind(r.iter().map(|q| q.language).collect::<Vec<_>>())
+            .bind(r.iter().map(|q| q.at_ms).collect::<Vec<_>>())
             .execute(&mut **pg)
             .await?;
-    }
-    if !languages.is_empty() {
-        let (mut subjects, mut tenants, mut chosen) = (Vec::new(), Vec::new(), Vec::new());
-        for (subject, (tenant, language)) in languages {
-            subjects.push(subject);
-            tenants.push(tenant);
-            chosen.push(language);
         }
-        sqlx::query(
-            "INSERT INTO outbound_customers (subject_id, tenant_id, language)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
-             ON CONFLICT (subject_id) DO UPDATE SET language = excluded.language",
-        )
-        .bind(subjects)
-        .bind(tenants)
-        .bind(chosen)
-        .execute(&mut **pg)
-        .await?;
-    }
-    for event in statuses {
-        conversation_event(tx, event).await?;
-    }
-    // A reply's last event of the batch, when it is an acceptance, joins the one statement;
-    // every other event is applied on its own, in order, before it.
-    let last: HashMap<&str, i64> = deliveries
-        .iter()
-        .map(|(e, _)| (e.aggregate_id.as_str(), e.sequence))
-        .collect();
-    let mut accepted = Vec::new();
-    for (event, decoded) in &deliveries {
-        let is_last = last.get(event.aggregate_id.as_str()) == Some(&event.sequence);
-        if is_last && matches!(decoded, DeliveryEvent::ReplyAccepted { .. }) {
-            accepted.push((event.aggregate_id.as_str(), event.sequence, decoded.clone()));
-        } else {
-            let at_ms = event.recorded_at_micros / 1000;
-            apply_delivery(tx, &event.aggregate_id, event.sequence, decoded, at_ms).await?;
+        if !self.customers.is_empty() {
+            let c: Vec<(&&str, &Customer)> = self.customers.iter().collect();
+            sqlx::query(UPSERT_CUSTOMERS)
+                .bind(c.iter().map(|(s, _)| **s).collect::<Vec<_>>())
+                .bind(c.iter().map(|(_, c)| c.tenant).collect::<Vec<_>>())
+                .bind(c.iter().map(|(_, c)| c.sent_at).collect::<Vec<_>>())
+                .bind(
+                    c.iter()
+                        .map(|(_, c)| c.wa_id.as_deref())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    c.iter()
+                        .map(|(_, c)| c.user_id.as_deref())
+                        .collect::<Vec<_>>(),
+                )
+                .execute(&mut **pg)
+                .await?;
         }
+        if !self.languages.is_empty() {
+            let l: Vec<(&&str, &(&str, &str))> = self.languages.iter().collect();
+            sqlx::query(
+                "INSERT INTO outbound_customers (subject_id, tenant_id, language)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+                 ON CONFLICT (subject_id) DO UPDATE SET language = excluded.language",
+            )
+            .bind(l.iter().map(|(s, _)| **s).collect::<Vec<_>>())
+            .bind(l.iter().map(|(_, (t, _))| *t).collect::<Vec<_>>())
+            .bind(l.iter().map(|(_, (_, l))| *l).collect::<Vec<_>>())
+            .execute(&mut **pg)
+            .await?;
+        }
+        Ok(())
     }
-    accept_many(tx, &accepted).await
+
+    /// The same rows with one statement per row (SQLite: no round trips to save).
+    async fn write_rows_one_by_one(&self, tx: &mut DbTx) -> Result<(), sqlx::Error> {
+        let text = |value: Option<&str>| value.map_or(Arg::Null, |v| Arg::Text(v.to_string()));
+        for reply in &self.replies {
+            let args = [
+                Arg::Text(reply.reply_id.to_string()),
+                Arg::Text(reply.tenant.to_string()),
+                Arg::Text(reply.subject.to_string()),
+                Arg::I64(reply.sequence),
+                text(reply.language),
+                Arg::I64(reply.at_ms),
+            ];
+            tx.execute(INSERT_REPLY, &args).await?;
+        }
+        for (subject, customer) in &self.customers {
+            let args = [
+                Arg::Text(subject.to_string()),
+                Arg::Text(customer.tenant.to_string()),
+                Arg::I64(customer.sent_at),
+                text(customer.wa_id.as_deref()),
+                text(customer.user_id.as_deref()),
+            ];
+            tx.execute(UPSERT_CUSTOMER, &args).await?;
+        }
+        for (subject, (tenant, language)) in &self.languages {
+            let args = [
+                Arg::Text(subject.to_string()),
+                Arg::Text(tenant.to_string()),
+                Arg::Text(language.to_string()),
+            ];
+            tx.execute(UPSERT_LANGUAGE, &args).await?;
+        }
+        Ok(())
+    }
 }
 
 /// [`apply_delivery`] of many `ReplyAccepted` events (reply, its stream's sequence); on
@@ -337,81 +390,28 @@ fn sealed_text(value: Option<&Value>) -> Option<String> {
     value.filter(|v| !v.is_null()).map(Value::to_string)
 }
 
-async fn conversation_event(tx: &mut DbTx, event: &RecordedEvent) -> Result<(), sqlx::Error> {
-    let subject = Arg::Text(event.aggregate_id.clone());
-    let tenant = Arg::Text(event.tenant_id.clone());
+async fn status_event(tx: &mut DbTx, event: &RecordedEvent) -> Result<(), sqlx::Error> {
     let body = event.payload.get(&event.event_type);
-    match event.event_type.as_str() {
-        "MessageReceived" => {
-            let message = body.ok_or_else(|| malformed("MessageReceived"))?;
-            let sent_at = message.get("sent_at").and_then(Value::as_i64).unwrap_or(0);
-            let customer = message.get("customer");
-            let text = |name: &str| match sealed_text(customer.and_then(|c| c.get(name))) {
-                Some(sealed) => Arg::Text(sealed),
-                None => Arg::Null,
-            };
-            tx.execute(
-                UPSERT_CUSTOMER,
-                &[
-                    subject,
-                    tenant,
-                    Arg::I64(sent_at),
-                    text("wa_id"),
-                    text("user_id"),
-                ],
-            )
-            .await?;
-        }
-        "MessageRead" => {
-            if let Some(language) = body.and_then(|b| b.get("language")).and_then(Value::as_str) {
-                tx.execute(
-                    UPSERT_LANGUAGE,
-                    &[subject, tenant, Arg::Text(language.to_string())],
-                )
-                .await?;
-            }
-        }
-        "ReplyQueued" => {
-            let reply_id = body
-                .and_then(|b| b.get("reply_id"))
-                .and_then(Value::as_str)
-                .ok_or_else(|| malformed("ReplyQueued"))?;
-            tx.execute(
-                INSERT_REPLY,
-                &[
-                    Arg::Text(reply_id.to_string()),
-                    tenant,
-                    subject,
-                    Arg::I64(event.sequence),
-                    Arg::I64(event.recorded_at_micros / 1000),
-                ],
-            )
-            .await?;
-        }
-        "MessageStatusChanged" => {
-            let report = body.ok_or_else(|| malformed("MessageStatusChanged"))?;
-            let field = |name: &str| report.get(name).and_then(Value::as_str).unwrap_or("");
-            let status = field("status");
-            let code = report
-                .get("error_codes")
-                .and_then(Value::as_array)
-                .and_then(|codes| codes.iter().find_map(Value::as_i64));
-            tx.execute(
-                UPSERT_STATUS,
-                &[
-                    Arg::Text(field("message_id").to_string()),
-                    tenant,
-                    Arg::Text(status.to_string()),
-                    Arg::I64(status_rank(status)),
-                    Arg::I64(report.get("at").and_then(Value::as_i64).unwrap_or(0)),
-                    code.map_or(Arg::I64(0), Arg::I64),
-                ],
-            )
-            .await?;
-        }
-        _ => {}
-    }
-    Ok(())
+    let report = body.ok_or_else(|| malformed("MessageStatusChanged"))?;
+    let field = |name: &str| report.get(name).and_then(Value::as_str).unwrap_or("");
+    let status = field("status");
+    let code = report
+        .get("error_codes")
+        .and_then(Value::as_array)
+        .and_then(|codes| codes.iter().find_map(Value::as_i64));
+    tx.execute(
+        UPSERT_STATUS,
+        &[
+            Arg::Text(field("message_id").to_string()),
+            Arg::Text(event.tenant_id.clone()),
+            Arg::Text(status.to_string()),
+            Arg::I64(status_rank(status)),
+            Arg::I64(report.get("at").and_then(Value::as_i64).unwrap_or(0)),
+            code.map_or(Arg::I64(0), Arg::I64),
+        ],
+    )
+    .await
+    .map(drop)
 }
 
 /// A `Delivery` event as stored (sealed fields and all) decoded without opening anything: the
