@@ -14,8 +14,6 @@ use clap::Parser;
 use lyo_infrastructure::whatsapp::SimulatedCustomer;
 use webhook::{percentile, post_signed, require_loopback};
 
-#[path = "webhook.rs"]
-mod webhook;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

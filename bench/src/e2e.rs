@@ -16,8 +16,6 @@ use clap::Parser;
 use lyo_infrastructure::whatsapp::SimulatedCustomer;
 use webhook::{percentile, post_signed, require_loopback};
 
-#[path = "webhook.rs"]
-mod webhook;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,5 +1,5 @@
-//! What the booking and end-to-end benchmarks share: refusing non-loopback targets, posting one
-//! signed delivery as Meta would, and percentiles of sorted latencies.
+//! The library of `lyo-bench`: what its benchmarks share. Refusing non-loopback targets,
+//! posting one signed delivery as Meta would, and percentiles of sorted latencies.
 
 use anyhow::bail;
 use lyo_infrastructure::whatsapp::{sign, SimulatedDelivery};

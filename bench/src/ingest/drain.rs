@@ -1,14 +1,14 @@
 //! The `drain` subcommand: how fast the server's inbox worker processes a stored backlog.
 
 use crate::cpu::sample_cpu;
-use crate::load::loopback_only;
 use crate::metrics::scrape;
 use crate::DrainArgs;
 use std::io::Write;
 use std::time::{Duration, Instant};
+use webhook::require_loopback;
 
 pub(crate) async fn drain(args: DrainArgs) -> anyhow::Result<()> {
-    loopback_only(&args.url)?;
+    require_loopback(&args.url)?;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()?;

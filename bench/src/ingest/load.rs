@@ -2,7 +2,6 @@
 //! closed loop (peak) or an open loop (paced), tallying acknowledgement latencies and failures.
 
 use crate::fixtures::Generator;
-use anyhow::bail;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -135,16 +134,4 @@ async fn join(tasks: Vec<tokio::task::JoinHandle<Tally>>) -> Tally {
         }
     }
     all
-}
-
-pub(crate) fn loopback_only(url: &str) -> anyhow::Result<()> {
-    let host = url
-        .trim_start_matches("http://")
-        .split(['/', ':'])
-        .next()
-        .unwrap_or_default();
-    if host != "127.0.0.1" && host != "localhost" {
-        bail!("refusing to load {url}: loopback only");
-    }
-    Ok(())
 }

@@ -25,7 +25,7 @@ use clap::{Parser, Subcommand};
 use cpu::measure;
 use fixtures::{load_templates, Generator};
 use hmac::{Hmac, Mac};
-use load::{closed_loop, loopback_only, open_loop, Ctx};
+use load::{closed_loop, open_loop, Ctx};
 use metrics::batch_stats;
 use report::Report;
 use sha2::Sha256;
@@ -34,6 +34,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use webhook::require_loopback;
 
 #[derive(Debug, Parser)]
 struct Cli {
@@ -160,7 +161,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
-    loopback_only(&args.url)?;
+    require_loopback(&args.url)?;
     let templates = load_templates(&args.fixtures)?;
     let mix: Vec<String> = templates.iter().map(|t| t.name.clone()).collect();
     let mac = Hmac::<Sha256>::new_from_slice(args.app_secret.as_bytes())?;
