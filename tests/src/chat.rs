@@ -75,17 +75,7 @@ impl Shop {
 
     /// Posts one delivery, signed; panics unless Meta would get its 200.
     pub async fn post(&self, delivery: &SimulatedDelivery) {
-        let response = reqwest::Client::new()
-            .post(format!("{}/webhooks/whatsapp", self.base))
-            .header(
-                "x-hub-signature-256",
-                sign(APP_SECRET.as_bytes(), &delivery.body),
-            )
-            .body(delivery.body.clone())
-            .send()
-            .await
-            .expect("the server answers");
-        assert_eq!(response.status(), 200, "the webhook acknowledges");
+        post_to(&self.base, delivery).await;
     }
 
     /// Processes what is pending: inbox deliveries, then the booking process manager's
