@@ -6,7 +6,6 @@ use clap::Subcommand;
 use lyo_application::projection::{status, ProjectionError, ProjectorStatus};
 use lyo_infrastructure::config::Settings;
 use std::io::Write;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 #[derive(Debug, Subcommand)]
 pub enum ProjectionsCommand {
@@ -34,12 +33,7 @@ pub async fn run(settings: Settings, command: ProjectionsCommand) -> anyhow::Res
     result
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
-}
+use lyo_infrastructure::now_ms;
 
 async fn print_status(platform: &Platform, json: bool) -> anyhow::Result<()> {
     let mut lines: Vec<ProjectorStatus> = Vec::new();

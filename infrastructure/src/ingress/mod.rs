@@ -34,7 +34,7 @@ use lyo_domain::conversation::Conversation;
 use route::RateLimits;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -101,12 +101,7 @@ pub struct InboxWorker {
     signal: Arc<Notify>,
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or_default()
-}
+use crate::now_ms;
 
 /// A batch claimed, decided and sealed, not yet written.
 struct Decided {

@@ -8,7 +8,7 @@ use crate::db::{Arg, Db};
 use async_trait::async_trait;
 use lyo_application::event_log::StoreError;
 use lyo_application::projection::{LeaseHolder, LeaseStore, ProjectionError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 #[derive(Clone, Debug)]
 pub struct SqlLeaseStore {
@@ -21,12 +21,7 @@ impl SqlLeaseStore {
     }
 }
 
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or_default()
-}
+pub(crate) use crate::now_ms;
 
 fn unexpected(error: sqlx::Error) -> ProjectionError {
     ProjectionError::Store(StoreError::Unexpected(Box::new(error)))
