@@ -28,7 +28,7 @@ use lyo_domain::ids::TenantId;
 use lyo_domain::reply::ReplyBody;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -83,12 +83,7 @@ pub struct Dispatcher {
 /// How long finished sends of a batch wait for the rest before they are recorded together.
 const RECORD_LINGER: Duration = Duration::from_millis(2);
 
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or_default()
-}
+pub use crate::now_ms;
 
 /// What happened to one claimed reply.
 pub(super) enum Handled {
@@ -189,11 +184,12 @@ impl Dispatcher {
     pub async fn dispatch_once(&self) -> Result<usize, DispatchError> {
         let config = &self.inner.config;
         let now = now_ms();
+        let claimed_until = now.saturating_add(millis(config.claim_for));
         let claimed = store::claim(
             &self.inner.db,
             &config.owner,
             now,
-            now.saturating_add(millis(config.claim_for)),
+            claimed_until,
             config.batch.into(),
         )
         .await?;
@@ -204,7 +200,6 @@ impl Dispatcher {
             // There may be more: let another worker help.
             super::queue::signal().notify_one();
         }
-        let claimed_until = now.saturating_add(millis(config.claim_for));
         let prefetched = match self.prefetch(&claimed, claimed_until).await {
             Ok(prefetched) => prefetched,
             Err(error) => {

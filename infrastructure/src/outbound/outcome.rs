@@ -208,19 +208,12 @@ impl Dispatcher {
     ) -> Result<Delivery, DispatchError> {
         let mut conflicts = 0;
         loop {
-            let context = self
-                .inner
-                .deliveries
-                .load_aggregate(&row.reply_id)
-                .await
-                .map_err(DispatchError::Record)?;
-            let mut state = context.aggregate.clone();
+            let (mut state, version) = self.delivery(&row.reply_id).await?;
             let events = state.decide(command.clone());
             if events.is_empty() {
                 self.resync(&row.reply_id).await?;
                 return Ok(state);
             }
-            let version = context.current_sequence;
             let written = self
                 .write_through(&[Decided {
                     row,
