@@ -500,11 +500,7 @@ where
         let appointment: Appointment =
             load(&self.appointment_store, &appointment_id.to_string()).await?;
         let hold = AppointmentId::from_uuid(cause.derived("hold"));
-        // Only a booking still ahead can move (an arrived or seated one keeps its table).
-        let movable = matches!(
-            appointment.status(),
-            Some(Status::Requested | Status::Confirmed)
-        );
+        let movable = appointment.status().is_some_and(Status::can_move);
         let (Some(settings), Some(current), Some(old_schedule), true) = (
             &config.booking,
             appointment.held_as(),

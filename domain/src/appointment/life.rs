@@ -125,13 +125,14 @@ impl Booked {
                 if self.holds.contains(&held_as) {
                     return nothing();
                 }
-                match status {
-                    Requested | Confirmed => once(E::AppointmentRescheduled {
+                if status.can_move() {
+                    once(E::AppointmentRescheduled {
                         from: self.slot.clone(),
                         to,
                         held_as,
-                    }),
-                    _ => invalid(Action::Reschedule),
+                    })
+                } else {
+                    invalid(Action::Reschedule)
                 }
             }
             AppointmentCommand::CancelAppointment { by, reason } => {

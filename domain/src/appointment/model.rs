@@ -67,6 +67,12 @@ impl Status {
     pub fn holds_slot(self) -> bool {
         !matches!(self, Status::Rejected | Status::Cancelled | Status::NoShow)
     }
+
+    /// Whether the appointment may still move: only a booking still ahead (an arrived or
+    /// seated one keeps its table).
+    pub fn can_move(self) -> bool {
+        matches!(self, Status::Requested | Status::Confirmed)
+    }
 }
 
 impl fmt::Display for Status {
