@@ -11,7 +11,7 @@
 //! id, changes nothing. The row is marked only if it still carries the claimed reminder id and
 //! is pending, so a move or a cancellation the projector wrote meanwhile wins.
 
-use crate::db::{Arg, Db, DbTx};
+use crate::db::{Arg, Db};
 use crate::event_store::EventRepository;
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{AggregateError, CqrsFramework};
@@ -71,18 +71,17 @@ struct Claimed {
 
 type Row = (String, i64, String, String, String, i64, i64);
 
-const CLAIM_PG: &str = "
-SELECT appointment_id, offset_minutes, reminder_id, tenant_id, subject_id, starts_at_ms, due_at_ms
-  FROM reminders
- WHERE state = 'pending' AND due_at_ms <= $1
- ORDER BY due_at_ms LIMIT $2 FOR UPDATE SKIP LOCKED";
-const CLAIM_SQLITE: &str = "
+/// Claims due rows until `$3` with a statement of its own, on Postgres choosing them with
+/// `FOR UPDATE SKIP LOCKED` (appended by `claim`) so schedulers take different rows. Not by
+/// locking them in a transaction held open while the conversations are commanded: a
+/// transaction holding an id holds back every projector's read horizon (`SqlEventLog`).
+const CLAIM: &str = "
 UPDATE reminders SET claimed_until_ms = $3
  WHERE (appointment_id, offset_minutes) IN (
         SELECT appointment_id, offset_minutes FROM reminders
          WHERE state = 'pending' AND due_at_ms <= $1
            AND (claimed_until_ms IS NULL OR claimed_until_ms < $1)
-         ORDER BY due_at_ms LIMIT $2)
+         ORDER BY due_at_ms LIMIT $2{lock})
 RETURNING appointment_id, offset_minutes, reminder_id, tenant_id, subject_id, starts_at_ms, due_at_ms";
 const MARK_SENT: &str = "
 UPDATE reminders SET state = 'sent', sent_at_ms = $4, claimed_until_ms = NULL
@@ -150,27 +149,24 @@ impl ReminderScheduler {
     async fn batch(&self, now: Timestamp) -> Result<(usize, usize), SchedulerError> {
         let now_ms = now.as_millisecond();
         let limit = i64::from(self.config.batch);
-        let (tx, rows): (Option<DbTx>, Vec<Row>) = match &self.db {
+        let until = now_ms
+            .saturating_add(i64::try_from(self.config.claim_for.as_millis()).unwrap_or(60_000));
+        let rows: Vec<Row> = match &self.db {
             Db::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let rows = sqlx::query_as(CLAIM_PG)
-                    .bind(now_ms)
-                    .bind(limit)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                (Some(DbTx::Postgres(tx)), rows)
-            }
-            Db::Sqlite(pool) => {
-                let until = now_ms.saturating_add(
-                    i64::try_from(self.config.claim_for.as_millis()).unwrap_or(60_000),
-                );
-                let rows = sqlx::query_as(CLAIM_SQLITE)
+                sqlx::query_as(&CLAIM.replace("{lock}", " FOR UPDATE SKIP LOCKED"))
                     .bind(now_ms)
                     .bind(limit)
                     .bind(until)
                     .fetch_all(pool)
-                    .await?;
-                (None, rows)
+                    .await?
+            }
+            Db::Sqlite(pool) => {
+                sqlx::query_as(&CLAIM.replace("{lock}", ""))
+                    .bind(now_ms)
+                    .bind(limit)
+                    .bind(until)
+                    .fetch_all(pool)
+                    .await?
             }
         };
         if rows.is_empty() {
@@ -198,10 +194,7 @@ impl ReminderScheduler {
                 }
             }
         }
-        let mut tx = match tx {
-            Some(tx) => tx,
-            None => self.db.begin().await?,
-        };
+        let mut tx = self.db.begin().await?;
         for (c, verdict) in &marks {
             let (sql, last) = match verdict {
                 Verdict::Send => (MARK_SENT, Arg::I64(now_ms)),
@@ -273,11 +266,8 @@ impl ReminderScheduler {
         Err(SchedulerError::Store("still conflicting".into()))
     }
 
-    /// Gives SQLite claims back (Postgres: the rollback or commit does).
+    /// Gives claims back at once (after a crash, they expire).
     async fn unclaim(&self, claimed: &[Claimed]) {
-        if !matches!(self.db, Db::Sqlite(_)) {
-            return;
-        }
         for c in claimed {
             let args = [
                 Arg::Text(c.appointment_id.clone()),
