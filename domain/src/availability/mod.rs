@@ -24,6 +24,7 @@ mod validate;
 pub use alternatives::{alternatives, ALTERNATIVE_DAYS};
 pub use query::{check, free_slots, Assignment, Need, Slot, SlotRequest, Unavailable, When, Wish};
 pub use schedule::{Booking, Load};
+pub(crate) use settings::ALL_WEEKDAYS;
 pub use settings::{
     BookingSettings, Capacity, DateException, DayHours, LeadTime, Resource, RestaurantCapacity,
     SalonCapacity, Service, ServicePeriod, Table, TableCombination, WeeklyHours,

@@ -127,16 +127,10 @@ impl<'a> Env<'a> {
         let mut periods: Vec<understanding::ServicePeriod> = Vec::new();
         if let Some(s) = &self.settings {
             let week = &s.settings().weekly;
-            let all = [
-                &week.monday,
-                &week.tuesday,
-                &week.wednesday,
-                &week.thursday,
-                &week.friday,
-                &week.saturday,
-                &week.sunday,
-            ];
-            for p in all.into_iter().flatten() {
+            let all = crate::availability::ALL_WEEKDAYS
+                .iter()
+                .flat_map(|day| week.day(*day));
+            for p in all {
                 if !periods.iter().any(|q| q.name.eq_ignore_ascii_case(&p.name)) {
                     periods.push(understanding::ServicePeriod {
                         name: p.name.clone(),

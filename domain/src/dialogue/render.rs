@@ -92,8 +92,9 @@ pub(crate) fn periods(lang: Language, periods: &[ServicePeriod]) -> String {
 /// The weekly hours, days with the same periods grouped ("Lun–Ven 12:00–15:00"), then the
 /// exceptions of the next two weeks ("Gio 24/12: chiuso").
 pub(crate) fn opening_hours(lang: Language, settings: &BookingSettings, today: Date) -> String {
-    let days: Vec<&[ServicePeriod]> = (0..7)
-        .map(|i| settings.weekly.day(monday_plus(i)))
+    let days: Vec<&[ServicePeriod]> = crate::availability::ALL_WEEKDAYS
+        .iter()
+        .map(|day| settings.weekly.day(*day))
         .collect();
     let mut out = Vec::new();
     let mut i = 0;
@@ -124,13 +125,6 @@ pub(crate) fn opening_hours(lang: Language, settings: &BookingSettings, today: D
         out.push(format!("{}: {hours}", short_date(lang, e.date)));
     }
     out.join("\n")
-}
-
-fn monday_plus(i: usize) -> jiff::civil::Weekday {
-    use jiff::civil::Weekday::*;
-    [
-        Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday,
-    ][i % 7]
 }
 
 pub(crate) fn text(body: &str) -> ReplyBody {
