@@ -219,21 +219,14 @@ pub fn on_staff_change(
     let Some(b) = state.bookings.get(&appointment_id) else {
         return Vec::new();
     };
-    let (kind, status, reason) = match &change {
-        AppointmentChange::ConfirmedByStaff => {
-            (StaffChange::Confirmed, BookingStatus::Confirmed, None)
+    let (kind, reason) = match &change {
+        AppointmentChange::ConfirmedByStaff => (StaffChange::Confirmed, None),
+        AppointmentChange::RejectedByStaff { reason } => (StaffChange::Rejected, reason.as_deref()),
+        AppointmentChange::CancelledByStaff { reason } => {
+            (StaffChange::Cancelled, reason.as_deref())
         }
-        AppointmentChange::RejectedByStaff { reason } => (
-            StaffChange::Rejected,
-            BookingStatus::Rejected,
-            reason.as_deref(),
-        ),
-        AppointmentChange::CancelledByStaff { reason } => (
-            StaffChange::Cancelled,
-            BookingStatus::Cancelled,
-            reason.as_deref(),
-        ),
     };
+    let status = super::state::staff_status(kind);
     if b.status == status || state.notified.contains(&(appointment_id, kind)) {
         return Vec::new();
     }

@@ -205,11 +205,7 @@ impl DialogueState {
             } => {
                 self.notified.insert((*appointment_id, *change));
                 if let Some(b) = self.bookings.get_mut(appointment_id) {
-                    b.status = match change {
-                        StaffChange::Confirmed => BookingStatus::Confirmed,
-                        StaffChange::Rejected => BookingStatus::Rejected,
-                        StaffChange::Cancelled => BookingStatus::Cancelled,
-                    };
+                    b.status = staff_status(*change);
                 }
             }
             ConversationEvent::HandedOffToStaff { .. } => {
@@ -288,5 +284,14 @@ impl DialogueState {
             .collect();
         found.sort_by_key(|(_, b)| b.slot.starts_at);
         found
+    }
+}
+
+/// The status a booking has after staff changed it.
+pub(crate) fn staff_status(change: StaffChange) -> BookingStatus {
+    match change {
+        StaffChange::Confirmed => BookingStatus::Confirmed,
+        StaffChange::Rejected => BookingStatus::Rejected,
+        StaffChange::Cancelled => BookingStatus::Cancelled,
     }
 }
