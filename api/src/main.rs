@@ -3,6 +3,12 @@
 use clap::Parser;
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc's malloc: processing allocates and frees many JSON values, sealed
+/// payloads and row buffers across threads, where glibc's malloc took about two fifths of the
+/// server's CPU (`docs/benchmarks.md`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = lyo_api::cli::Cli::parse();

@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+// The shared library brings the server's allocator (mimalloc).
+use webhook as _;
 
 #[derive(Debug, Parser)]
 struct Args {

@@ -4,6 +4,12 @@
 use anyhow::bail;
 use lyo_infrastructure::whatsapp::{sign, SimulatedDelivery};
 
+/// The allocator `lyo serve` runs with, for every benchmark binary (they link this library): the
+/// event-store benchmark measures the server's code in process, and the load generators share
+/// the server's two cores, so their allocator's cost is the server's loss.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Fails unless `url` names this machine: load goes to loopback only.
 pub fn require_loopback(url: &str) -> anyhow::Result<()> {
     let host = reqwest::Url::parse(url)?;
