@@ -68,6 +68,12 @@ pub trait EventLog: Send + Sync {
     /// How many events are stored after `after` (committed, visible or not yet safe to read).
     async fn count_after(&self, after: Position) -> Result<u64, StoreError>;
 
+    /// [`count_after`](Self::count_after), counting no further than `cap`: its cost stays
+    /// bounded however far behind a reader is (for a gauge refreshed every second).
+    async fn count_after_up_to(&self, after: Position, cap: u64) -> Result<u64, StoreError> {
+        Ok(self.count_after(after).await?.min(cap))
+    }
+
     /// Whether any event is stored after `after`; cheaper than counting them.
     async fn any_after(&self, after: Position) -> Result<bool, StoreError> {
         Ok(self.count_after(after).await? > 0)

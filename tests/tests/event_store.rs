@@ -216,6 +216,11 @@ async fn a_long_stream_loads_completely(backend: Backend) {
         platform.log.count_after(Position::START).await.unwrap(),
         2000
     );
+    // The lag gauge's bounded count stops at its cap, and counts exactly below it.
+    for (cap, counted) in [(10, 10), (2000, 2000), (5000, 2000)] {
+        let up_to = platform.log.count_after_up_to(Position::START, cap);
+        assert_eq!(up_to.await.unwrap(), counted, "cap {cap}");
+    }
 }
 
 async fn a_domain_error_appends_nothing(backend: Backend) {

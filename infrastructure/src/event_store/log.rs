@@ -37,6 +37,9 @@ SELECT transaction_id::text::bigint AS transaction_id, position, event_id,
 
 const PG_COUNT: &str =
     "SELECT count(*) FROM events WHERE (transaction_id, position) > ($1::text::xid8, $2)";
+const PG_COUNT_UP_TO: &str = "SELECT count(*) FROM (SELECT 1 FROM events
+    WHERE (transaction_id, position) > ($1::text::xid8, $2)
+    ORDER BY events.transaction_id, events.position LIMIT $3) AS t";
 
 const SQLITE_READ: &str = "
 SELECT 0 AS transaction_id, position, event_id, recorded_at,
@@ -47,6 +50,8 @@ SELECT 0 AS transaction_id, position, event_id, recorded_at,
  LIMIT $2";
 
 const SQLITE_COUNT: &str = "SELECT count(*) FROM events WHERE position > $1";
+const SQLITE_COUNT_UP_TO: &str =
+    "SELECT count(*) FROM (SELECT 1 FROM events WHERE position > $1 ORDER BY position LIMIT $2)";
 
 // The first event in index order, not EXISTS: for EXISTS the planner may pick a scan of the
 // table from its start, which reads every event before the checkpoint.
@@ -54,17 +59,35 @@ const PG_ANY: &str = "SELECT 1 FROM events WHERE (transaction_id, position) > ($
                       ORDER BY events.transaction_id, events.position LIMIT 1";
 const SQLITE_ANY: &str = "SELECT 1 FROM events WHERE position > $1 ORDER BY position LIMIT 1";
 
-/// `read` with its payload and metadata columns replaced by `null` except for events of
-/// `aggregate_types` (identifiers from the code; quoted all the same).
-fn only_of(read: &str, aggregate_types: &[&str]) -> String {
-    let listed: Vec<String> = aggregate_types
-        .iter()
-        .map(|t| format!("'{}'", t.replace('\'', "''")))
-        .collect();
-    let condition = if listed.is_empty() {
+/// The events whose payload and metadata a reader looks at: every event of `aggregates`, and
+/// the events named in `events` whatever their aggregate. The log leaves the others' out.
+#[derive(Debug, Clone, Copy)]
+pub struct Payloads {
+    pub aggregates: &'static [&'static str],
+    pub events: &'static [&'static str],
+}
+
+/// `read` with its payload and metadata columns replaced by `null` except for the events of
+/// `payloads` (identifiers from the code; quoted all the same).
+fn only_of(read: &str, payloads: Payloads) -> String {
+    let listed = |column: &str, names: &[&str]| {
+        let names: Vec<String> = names
+            .iter()
+            .map(|t| format!("'{}'", t.replace('\'', "''")))
+            .collect();
+        (!names.is_empty()).then(|| format!("{column} IN ({})", names.join(", ")))
+    };
+    let conditions: Vec<String> = [
+        listed("aggregate_type", payloads.aggregates),
+        listed("event_type", payloads.events),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let condition = if conditions.is_empty() {
         "false".to_string()
     } else {
-        format!("aggregate_type IN ({})", listed.join(", "))
+        conditions.join(" OR ")
     };
     let only =
         |column: &str| format!("CASE WHEN {condition} THEN {column} ELSE 'null' END AS {column}");
@@ -100,11 +123,11 @@ impl SqlEventLog {
         }
     }
 
-    /// The same log, returning payloads and metadata only for events of `aggregate_types`
-    /// (a JSON `null` for the rest), for readers that look at nothing else of them.
-    pub fn with_payloads_of(&self, aggregate_types: &[&str]) -> Self {
+    /// The same log, returning payloads and metadata only for the events of `payloads` (a
+    /// JSON `null` for the rest), for readers that look at nothing else.
+    pub fn with_payloads_of(&self, payloads: Payloads) -> Self {
         Self {
-            read: only_of(&self.read, aggregate_types),
+            read: only_of(&self.read, payloads),
             ..self.clone()
         }
     }
@@ -205,6 +228,29 @@ impl EventLog for SqlEventLog {
         Ok(u64::try_from(count).unwrap_or_default())
     }
 
+    async fn count_after_up_to(&self, after: Position, cap: u64) -> Result<u64, StoreError> {
+        let cap = i64::try_from(cap).unwrap_or(i64::MAX);
+        let count: i64 = match &self.db {
+            Db::Postgres(pool) => {
+                sqlx::query_scalar(PG_COUNT_UP_TO)
+                    .bind(after.transaction_id.to_string())
+                    .bind(after.position)
+                    .bind(cap)
+                    .fetch_one(pool)
+                    .await
+            }
+            Db::Sqlite(pool) => {
+                sqlx::query_scalar(SQLITE_COUNT_UP_TO)
+                    .bind(after.position)
+                    .bind(cap)
+                    .fetch_one(pool)
+                    .await
+            }
+        }
+        .map_err(store_error)?;
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
+
     async fn any_after(&self, after: Position) -> Result<bool, StoreError> {
         match &self.db {
             Db::Postgres(pool) => {
@@ -243,12 +289,23 @@ mod tests {
     #[test]
     fn a_filtered_read_keeps_payloads_of_the_listed_types_only() {
         for read in [PG_READ, SQLITE_READ] {
-            let filtered = only_of(read, &["Tenant"]);
+            let tenant = |events| Payloads {
+                aggregates: &["Tenant"],
+                events,
+            };
+            let filtered = only_of(read, tenant(&[]));
             assert!(filtered.contains(
                 "CASE WHEN aggregate_type IN ('Tenant') THEN payload ELSE 'null' END AS payload"
             ));
             assert!(filtered.contains("THEN metadata ELSE 'null' END AS metadata"));
-            assert!(only_of(read, &[]).contains("CASE WHEN false THEN payload"));
+            assert!(only_of(read, tenant(&["A", "B"])).contains(
+                "CASE WHEN aggregate_type IN ('Tenant') OR event_type IN ('A', 'B') THEN payload"
+            ));
+            let nothing = Payloads {
+                aggregates: &[],
+                events: &[],
+            };
+            assert!(only_of(read, nothing).contains("CASE WHEN false THEN payload"));
         }
     }
 }
