@@ -154,8 +154,8 @@ impl Platform {
     pub fn runner(&self, projector: Arc<dyn Projector>) -> ProjectionRunner {
         let name = projector.name();
         let mut log = self.sql_log.clone();
-        if let Some(types) = lyo_infrastructure::projection::payloads_read_by(name) {
-            log = log.with_payloads_of(types);
+        if let Some(payloads) = lyo_infrastructure::projection::payloads_read_by(name) {
+            log = log.with_payloads_of(payloads);
         }
         if let Some(types) = lyo_infrastructure::projection::woken_by(name) {
             log = log.with_wakes_for(types);

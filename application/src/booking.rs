@@ -18,6 +18,13 @@
 
 /// The name of the booking process manager's checkpoint and lease.
 pub const NAME: &str = "booking_process";
+/// The conversation events the process acts on: the requests a customer confirmed. Its log
+/// reader fetches the payloads of these alone among a conversation's events.
+pub const CONVERSATION_EVENTS: &[&str] = &[
+    "BookingRequested",
+    "CancellationRequested",
+    "RescheduleRequested",
+];
 
 use crate::event_log::{RecordedEvent, StoreError};
 use crate::metadata::{Actor, EventMetadata};
@@ -660,19 +667,17 @@ where
     }
 
     async fn handle(&self, event: &RecordedEvent) -> Result<(), ProjectionError> {
-        let interesting = matches!(
-            (event.aggregate_type.as_str(), event.event_type.as_str()),
-            (
-                "Conversation",
-                "BookingRequested" | "CancellationRequested" | "RescheduleRequested"
-            ) | (
-                "Appointment",
+        let interesting = match event.aggregate_type.as_str() {
+            "Conversation" => CONVERSATION_EVENTS.contains(&event.event_type.as_str()),
+            "Appointment" => matches!(
+                event.event_type.as_str(),
                 "AppointmentConfirmed"
                     | "AppointmentRejected"
                     | "AppointmentCancelled"
                     | "AppointmentNoShow"
-            )
-        );
+            ),
+            _ => false,
+        };
         if !interesting {
             return Ok(());
         }

@@ -19,6 +19,7 @@ pub use tenant_settings::{
 };
 
 use crate::db::Db;
+use crate::event_store::Payloads;
 use lyo_application::event_log::{Position, StoreError};
 use lyo_application::projection::Projector;
 use std::sync::Arc;
@@ -93,22 +94,35 @@ pub fn woken_by(projector: &str) -> Option<&'static [&'static str]> {
         tenant_directory::NAME | tenant_settings::NAME => Some(&[TENANT]),
         // New replies come with conversation events. The dispatcher writes its `Delivery`
         // events through to the queue rows itself; the projector catches up on them later.
-        crate::outbound::OUTBOUND_QUEUE => Some(&["Conversation"]),
-        _ => payloads_read_by(projector),
+        crate::outbound::OUTBOUND_QUEUE => Some(&[CONVERSATION]),
+        lyo_application::reminders::NAME => Some(&[TENANT, APPOINTMENT]),
+        lyo_application::booking::NAME => Some(&[CONVERSATION, APPOINTMENT]),
+        _ => None,
     }
 }
 
-/// The aggregate types whose event payloads a projector reads; `None`: all of them. Its log
-/// reader leaves the other payloads out (the bulk of an event: sealed personal data), which the
-/// database then neither detoasts nor sends and the reader never parses.
-pub fn payloads_read_by(projector: &str) -> Option<&'static [&'static str]> {
+const CONVERSATION: &str = "Conversation";
+const APPOINTMENT: &str = "Appointment";
+
+/// The events whose payloads a projector reads; `None`: all of them. Its log reader leaves
+/// the other payloads out (the bulk of an event: sealed personal data), which the database
+/// then neither detoasts nor sends and the reader never parses.
+pub fn payloads_read_by(projector: &str) -> Option<Payloads> {
+    const TENANT: &str = <lyo_domain::tenant::Tenant as cqrs_es::Aggregate>::TYPE;
+    let of = |aggregates| Payloads {
+        aggregates,
+        events: &[],
+    };
     match projector {
-        lyo_application::projection::event_counts::NAME => Some(&[]),
-        tenant_directory::NAME => Some(&[<lyo_domain::tenant::Tenant as cqrs_es::Aggregate>::TYPE]),
-        tenant_settings::NAME => Some(&[<lyo_domain::tenant::Tenant as cqrs_es::Aggregate>::TYPE]),
-        lyo_application::reminders::NAME => Some(&["Tenant", "Appointment"]),
-        lyo_application::booking::NAME => Some(&["Conversation", "Appointment"]),
-        crate::outbound::OUTBOUND_QUEUE => Some(&["Conversation", "Delivery"]),
+        lyo_application::projection::event_counts::NAME => Some(of(&[])),
+        tenant_directory::NAME | tenant_settings::NAME => Some(of(&[TENANT])),
+        lyo_application::reminders::NAME => Some(of(&[TENANT, APPOINTMENT])),
+        // Of a conversation only the requests it starts (`BookingProcess::handle`).
+        lyo_application::booking::NAME => Some(Payloads {
+            aggregates: &[APPOINTMENT],
+            events: lyo_application::booking::CONVERSATION_EVENTS,
+        }),
+        crate::outbound::OUTBOUND_QUEUE => Some(of(&[CONVERSATION, "Delivery"])),
         _ => None,
     }
 }
