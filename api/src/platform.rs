@@ -170,6 +170,7 @@ impl Platform {
                 lease_ttl: self.settings.projector_lease_ttl,
                 idle_wait: self.settings.projector_idle_wait,
                 owner: self.owner.clone(),
+                pace: lyo_infrastructure::projection::pace_of(name),
             },
         )
     }

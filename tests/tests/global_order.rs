@@ -95,6 +95,7 @@ async fn a_projector_sees_every_event_exactly_once_under_concurrent_appends(back
             lease_ttl: Duration::from_secs(30),
             idle_wait: Duration::from_millis(50),
             owner: "test".into(),
+            pace: Duration::ZERO,
         },
     );
     let cancel = CancellationToken::new();

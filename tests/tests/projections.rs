@@ -6,6 +6,7 @@ use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::CqrsFramework;
 use lyo_api::platform::Platform;
 
+use lyo_application::projection::runner::{ProjectionRunner, RunnerConfig};
 use lyo_application::projection::status;
 use lyo_domain::ids::TenantId;
 use lyo_infrastructure::db::Db;
@@ -61,7 +62,46 @@ on_both_backends!(
     one_process_holds_a_projector_and_another_takes_over_when_it_dies,
     status_reports_checkpoint_and_lag,
     an_idle_runner_replays_after_a_rebuild_from_another_process,
+    a_paced_runner_waits_out_its_pace_before_reading,
 );
+
+async fn a_paced_runner_waits_out_its_pace_before_reading(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let platform = platform(&db, &[]).await;
+    let paced = |pace| {
+        ProjectionRunner::new(
+            platform.projector("event_counts").unwrap(),
+            platform.log.clone(),
+            platform.leases.clone(),
+            RunnerConfig {
+                batch_size: 100,
+                lease_ttl: Duration::from_secs(30),
+                idle_wait: Duration::from_secs(3600),
+                owner: "paced".into(),
+                pace,
+            },
+        )
+    };
+    let cancel = CancellationToken::new();
+    let running = tokio::spawn(paced(Duration::from_secs(3600)).run(cancel.clone()));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    deposit(&platform, TenantId::new(), "ledger-1", 3).await;
+    // Woken by the append, it waits out its pace (an hour) instead of reading.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(total(&platform.db).await, 0);
+    // The pace gives way to shutdown.
+    cancel.cancel();
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .unwrap()
+        .unwrap();
+    // Unpaced, the same runner reads the append at once.
+    let cancel = CancellationToken::new();
+    let running = tokio::spawn(paced(Duration::ZERO).run(cancel.clone()));
+    wait_for_total_within(&platform.db, 3, Duration::from_secs(10)).await;
+    cancel.cancel();
+    running.await.unwrap();
+}
 
 async fn an_idle_runner_replays_after_a_rebuild_from_another_process(backend: Backend) {
     let db = TestDb::migrated(backend).await;

@@ -20,6 +20,9 @@ pub struct RunnerConfig {
     pub idle_wait: Duration,
     /// This process's identity in the lease table.
     pub owner: String,
+    /// How long a woken runner that had caught up waits before reading, so that the events
+    /// of many appends arrive in one batch; zero: it reads at once.
+    pub pace: Duration,
 }
 
 pub struct ProjectionRunner {
@@ -182,10 +185,13 @@ impl ProjectionRunner {
                         self.config.idle_wait
                     }
                     .min(renew_at.saturating_duration_since(Instant::now()));
-                    tokio::select! {
-                        _ = cancel.cancelled() => {}
-                        _ = signal.changed() => {}
-                        _ = tokio::time::sleep(wait) => {}
+                    let woken = tokio::select! {
+                        _ = cancel.cancelled() => false,
+                        _ = signal.changed() => true,
+                        _ = tokio::time::sleep(wait) => false,
+                    };
+                    if woken && !self.config.pace.is_zero() {
+                        pause(&cancel, self.config.pace).await;
                     }
                 }
                 Err(ProjectionError::CheckpointMoved(_)) => {

@@ -101,6 +101,16 @@ pub fn woken_by(projector: &str) -> Option<&'static [&'static str]> {
     }
 }
 
+/// How long `projector`, woken after it caught up, waits before reading (`RunnerConfig::pace`).
+/// The event counts are a dashboard figure: read four times a second in large batches instead
+/// of once per append, they cost a tenth of the statements they did under load.
+pub fn pace_of(projector: &str) -> std::time::Duration {
+    match projector {
+        lyo_application::projection::event_counts::NAME => std::time::Duration::from_millis(250),
+        _ => std::time::Duration::ZERO,
+    }
+}
+
 const CONVERSATION: &str = "Conversation";
 const APPOINTMENT: &str = "Appointment";
 
