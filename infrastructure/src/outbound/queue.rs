@@ -118,7 +118,8 @@ struct Batch<'a> {
     /// Per subject: (tenant, the language the assistant last read).
     languages: HashMap<&'a str, (&'a str, &'a str)>,
     replies: Vec<QueuedReply<'a>>,
-    statuses: Vec<&'a RecordedEvent>,
+    /// One per wamid: the batch's statuses folded as the upsert would fold them one by one.
+    statuses: Vec<Status<'a>>,
     deliveries: Vec<(&'a RecordedEvent, DeliveryEvent)>,
 }
 
@@ -128,6 +129,41 @@ struct Customer<'a> {
     sent_at: i64,
     wa_id: Option<String>,
     user_id: Option<String>,
+}
+
+struct Status<'a> {
+    wamid: &'a str,
+    tenant: &'a str,
+    status: &'a str,
+    rank: i64,
+    at: i64,
+    code: i64,
+}
+
+impl<'a> Status<'a> {
+    fn of(event: &'a RecordedEvent) -> Result<Self, sqlx::Error> {
+        let body = event.payload.get(&event.event_type);
+        let report = body.ok_or_else(|| malformed("MessageStatusChanged"))?;
+        let field = |name: &str| report.get(name).and_then(Value::as_str).unwrap_or("");
+        let status = field("status");
+        let code = report
+            .get("error_codes")
+            .and_then(Value::as_array)
+            .and_then(|codes| codes.iter().find_map(Value::as_i64));
+        Ok(Status {
+            wamid: field("message_id"),
+            tenant: &event.tenant_id,
+            status,
+            rank: status_rank(status),
+            at: report.get("at").and_then(Value::as_i64).unwrap_or(0),
+            code: code.unwrap_or(0),
+        })
+    }
+
+    /// `UPSERT_STATUS`'s rule: a higher rank replaces a lower one (`failed` ranks highest).
+    fn replaced_by(&self, later: &Status) -> bool {
+        self.rank < later.rank && self.status != "failed"
+    }
 }
 
 struct QueuedReply<'a> {
@@ -142,6 +178,7 @@ struct QueuedReply<'a> {
 impl<'a> Batch<'a> {
     fn of(events: &'a [RecordedEvent]) -> Result<Self, sqlx::Error> {
         let mut batch = Batch::default();
+        let mut statuses: HashMap<&str, usize> = HashMap::new();
         for event in events {
             let subject = event.aggregate_id.as_str();
             let body = event.payload.get(&event.event_type);
@@ -182,7 +219,19 @@ impl<'a> Batch<'a> {
                         at_ms: event.recorded_at_micros / 1000,
                     });
                 }
-                (CONVERSATION, "MessageStatusChanged") => batch.statuses.push(event),
+                (CONVERSATION, "MessageStatusChanged") => {
+                    let status = Status::of(event)?;
+                    match statuses.get(status.wamid) {
+                        Some(&i) if batch.statuses[i].replaced_by(&status) => {
+                            batch.statuses[i] = status
+                        }
+                        Some(_) => {}
+                        None => {
+                            statuses.insert(status.wamid, batch.statuses.len());
+                            batch.statuses.push(status);
+                        }
+                    }
+                }
                 (t, _) if t == <Delivery as cqrs_es::Aggregate>::TYPE => {
                     batch
                         .deliveries
@@ -198,9 +247,6 @@ impl<'a> Batch<'a> {
         match tx {
             DbTx::Postgres(pg) => self.write_rows_pg(pg).await?,
             DbTx::Sqlite(_) => self.write_rows_one_by_one(tx).await?,
-        }
-        for event in &self.statuses {
-            status_event(tx, event).await?;
         }
         // A reply's last event of the batch, when it is an acceptance, joins one statement;
         // every other event is applied on its own, in order, before it.
@@ -222,7 +268,7 @@ impl<'a> Batch<'a> {
         accept_many(tx, &accepted).await
     }
 
-    /// Replies, customers and languages, one statement each.
+    /// Replies, customers, languages and statuses, one statement each.
     async fn write_rows_pg(
         &self,
         pg: &mut sqlx::Transaction<'static, sqlx::Postgres>,
@@ -281,6 +327,23 @@ impl<'a> Batch<'a> {
             .execute(&mut **pg)
             .await?;
         }
+        if !self.statuses.is_empty() {
+            let s = &self.statuses;
+            sqlx::query(&UPSERT_STATUS.replacen(
+                "VALUES ($1, $2, $3, $4, $5, $6)",
+                "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[],
+                                     $5::bigint[], $6::bigint[])",
+                1,
+            ))
+            .bind(s.iter().map(|s| s.wamid).collect::<Vec<_>>())
+            .bind(s.iter().map(|s| s.tenant).collect::<Vec<_>>())
+            .bind(s.iter().map(|s| s.status).collect::<Vec<_>>())
+            .bind(s.iter().map(|s| s.rank).collect::<Vec<_>>())
+            .bind(s.iter().map(|s| s.at).collect::<Vec<_>>())
+            .bind(s.iter().map(|s| s.code).collect::<Vec<_>>())
+            .execute(&mut **pg)
+            .await?;
+        }
         Ok(())
     }
 
@@ -315,6 +378,17 @@ impl<'a> Batch<'a> {
                 Arg::Text(language.to_string()),
             ];
             tx.execute(UPSERT_LANGUAGE, &args).await?;
+        }
+        for status in &self.statuses {
+            let args = [
+                Arg::Text(status.wamid.to_string()),
+                Arg::Text(status.tenant.to_string()),
+                Arg::Text(status.status.to_string()),
+                Arg::I64(status.rank),
+                Arg::I64(status.at),
+                Arg::I64(status.code),
+            ];
+            tx.execute(UPSERT_STATUS, &args).await?;
         }
         Ok(())
     }
@@ -388,30 +462,6 @@ fn malformed(what: &'static str) -> sqlx::Error {
 /// The sealed JSON of a personal field, as text, or `None` when absent.
 fn sealed_text(value: Option<&Value>) -> Option<String> {
     value.filter(|v| !v.is_null()).map(Value::to_string)
-}
-
-async fn status_event(tx: &mut DbTx, event: &RecordedEvent) -> Result<(), sqlx::Error> {
-    let body = event.payload.get(&event.event_type);
-    let report = body.ok_or_else(|| malformed("MessageStatusChanged"))?;
-    let field = |name: &str| report.get(name).and_then(Value::as_str).unwrap_or("");
-    let status = field("status");
-    let code = report
-        .get("error_codes")
-        .and_then(Value::as_array)
-        .and_then(|codes| codes.iter().find_map(Value::as_i64));
-    tx.execute(
-        UPSERT_STATUS,
-        &[
-            Arg::Text(field("message_id").to_string()),
-            Arg::Text(event.tenant_id.clone()),
-            Arg::Text(status.to_string()),
-            Arg::I64(status_rank(status)),
-            Arg::I64(report.get("at").and_then(Value::as_i64).unwrap_or(0)),
-            code.map_or(Arg::I64(0), Arg::I64),
-        ],
-    )
-    .await
-    .map(drop)
 }
 
 /// A `Delivery` event as stored (sealed fields and all) decoded without opening anything: the
@@ -527,6 +577,49 @@ mod tests {
             .map(|s| status_rank(s))
             .collect();
         assert_eq!(ranks, vec![0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_batch_folds_the_statuses_of_one_message_as_the_upsert_would() {
+        let status = |sequence, wamid: &str, status: &str| RecordedEvent {
+            at: lyo_application::event_log::Position::START,
+            event_id: uuid::Uuid::new_v4(),
+            recorded_at_micros: 0,
+            tenant_id: "t".into(),
+            aggregate_type: CONVERSATION.into(),
+            aggregate_id: "s".into(),
+            sequence,
+            event_type: "MessageStatusChanged".into(),
+            event_version: "1".into(),
+            payload: json!({"MessageStatusChanged": {"message_id": wamid, "status": status,
+                "at": sequence, "error_codes": if status == "failed" { json!([131026]) } else { json!([]) }}}),
+            metadata: json!({}),
+        };
+        let events = [
+            status(1, "a", "sent"),
+            status(2, "b", "failed"),
+            status(3, "a", "read"),
+            status(4, "b", "read"),
+            status(5, "a", "delivered"),
+            status(6, "a", "read"),
+            status(7, "c", "warning"),
+        ];
+        let batch = Batch::of(&events).unwrap();
+        let folded: Vec<(&str, &str, i64, i64)> = batch
+            .statuses
+            .iter()
+            .map(|s| (s.wamid, s.status, s.at, s.code))
+            .collect();
+        // A late `delivered` changes nothing, nor does a repeated `read` (the first stays);
+        // `failed` is never replaced.
+        assert_eq!(
+            folded,
+            vec![
+                ("a", "read", 3, 0),
+                ("b", "failed", 2, 131026),
+                ("c", "warning", 7, 0)
+            ]
+        );
     }
 
     #[test]
