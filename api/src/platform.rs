@@ -154,6 +154,9 @@ impl Platform {
     pub fn runner(&self, projector: Arc<dyn Projector>) -> ProjectionRunner {
         let name = projector.name();
         let mut log = self.sql_log.clone();
+        if let Some(events) = lyo_infrastructure::projection::events_read_by(name) {
+            log = log.with_only(events);
+        }
         if let Some(payloads) = lyo_infrastructure::projection::payloads_read_by(name) {
             log = log.with_payloads_of(payloads);
         }

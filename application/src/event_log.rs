@@ -65,6 +65,19 @@ pub trait EventLog: Send + Sync {
         limit: u32,
     ) -> Result<Vec<RecordedEvent>, StoreError>;
 
+    /// Like [`read_after`](Self::read_after), and the position the reader may move its
+    /// checkpoint to: past the last event returned, and past events it was not given at all
+    /// (a log that reads only some events). Equal to `after` when there was nothing to read.
+    async fn read_batch(
+        &self,
+        after: Position,
+        limit: u32,
+    ) -> Result<(Vec<RecordedEvent>, Position), StoreError> {
+        let events = self.read_after(after, limit).await?;
+        let to = events.last().map_or(after, |e| e.at);
+        Ok((events, to))
+    }
+
     /// How many events are stored after `after` (committed, visible or not yet safe to read).
     async fn count_after(&self, after: Position) -> Result<u64, StoreError>;
 

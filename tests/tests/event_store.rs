@@ -4,13 +4,15 @@
 
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{AggregateError, CqrsFramework, EventStore};
-use lyo_application::event_log::Position;
+use lyo_application::event_log::{EventLog, Position};
 use lyo_application::metadata::{Actor, ActorKind, EventMetadata};
 use lyo_domain::ids::{SubjectId, TenantId};
 use lyo_domain::personal::Personal;
-use lyo_infrastructure::event_store::EventRepository;
+use lyo_infrastructure::event_store::{AppendSignal, EventRepository, Selection, SqlEventLog};
 use lyo_tests::ledger::{Ledger, LedgerCommand, LedgerError};
 use lyo_tests::{on_both_backends, platform, Backend, TestDb};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 type Store = PersistedEventStore<EventRepository, Ledger>;
 
@@ -44,7 +46,59 @@ on_both_backends!(
     a_command_without_a_tenant_is_refused,
     a_long_stream_loads_completely,
     a_domain_error_appends_nothing,
+    a_log_of_some_events_passes_over_the_others,
 );
+
+async fn a_log_of_some_events_passes_over_the_others(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let platform = platform(&db, &[]).await;
+    let cqrs = cqrs(&platform.repository);
+    let meta = metadata(TenantId::new()).to_map();
+    for ledger in ["ledger-1", "ledger-2"] {
+        cqrs.execute_with_metadata(ledger, open(SubjectId::new()), meta.clone())
+            .await
+            .unwrap();
+        let deposit = LedgerCommand::Deposit {
+            amount: 1,
+            times: 4,
+        };
+        cqrs.execute_with_metadata(ledger, deposit, meta.clone())
+            .await
+            .unwrap();
+    }
+    // Other tests' open transactions on the same server may hide the events for a moment.
+    let log = platform.log.clone();
+    lyo_tests::eventually(Duration::from_secs(30), "all ten events readable", || {
+        let log = log.clone();
+        async move { log.read_after(Position::START, 100).await.unwrap().len() == 10 }
+    })
+    .await;
+    let all = platform.log.read_after(Position::START, 100).await.unwrap();
+    let last = all.last().unwrap().at;
+
+    let cancel = CancellationToken::new();
+    let signal = AppendSignal::start(&platform.db, cancel.clone());
+    let opened = SqlEventLog::new(platform.db.clone(), signal).with_only(Selection {
+        aggregates: &[],
+        events: &["LedgerOpened"],
+    });
+    // Both openings, and the checkpoint may move past every deposit.
+    let (events, to) = opened.read_batch(Position::START, 100).await.unwrap();
+    let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(types, ["LedgerOpened", "LedgerOpened"]);
+    assert_eq!(to, last);
+    assert_eq!(opened.read_batch(to, 100).await.unwrap(), (Vec::new(), to));
+    // A full batch stops at its last event: nothing after it is passed over unread.
+    let (first, to) = opened.read_batch(Position::START, 1).await.unwrap();
+    assert_eq!((first.len(), to), (1, first[0].at));
+    let (second, to) = opened.read_batch(to, 1).await.unwrap();
+    assert_eq!(
+        (second[0].aggregate_id.as_str(), to),
+        ("ledger-2", second[0].at)
+    );
+    assert_eq!(opened.read_batch(to, 1).await.unwrap(), (Vec::new(), last));
+    cancel.cancel();
+}
 
 async fn appended_events_load_back_in_order(backend: Backend) {
     let db = TestDb::migrated(backend).await;

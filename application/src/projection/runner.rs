@@ -58,11 +58,10 @@ impl ProjectionRunner {
     /// Applies one batch after `from`. Returns the new checkpoint, or `None` when there was
     /// nothing to read.
     pub async fn step(&self, from: Position) -> Result<Option<Position>, ProjectionError> {
-        let events = self.log.read_after(from, self.config.batch_size).await?;
-        let Some(last) = events.last() else {
+        let (events, to) = self.log.read_batch(from, self.config.batch_size).await?;
+        if to == from {
             return Ok(None);
-        };
-        let to = last.at;
+        }
         self.projector.apply(from, to, &events).await?;
         metrics::counter!("lyo_projector_events_applied_total", "projector" => self.projector.name())
             .increment(events.len() as u64);

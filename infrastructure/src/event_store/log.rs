@@ -18,8 +18,11 @@ use uuid::Uuid;
 pub struct SqlEventLog {
     db: Db,
     signal: AppendSignal,
-    /// The read statement: all payloads, or only those of some aggregate types.
+    /// The read statement: all payloads, or only those of some events.
     read: String,
+    /// Set when the log returns only some events: the statement that reads them up to the
+    /// last readable event, whatever it is (`read_batch`).
+    only: Option<String>,
     /// Appends of which aggregate types wake a reader at once; `None`: all.
     wakes: Option<Vec<String>>,
 }
@@ -59,17 +62,24 @@ const PG_ANY: &str = "SELECT 1 FROM events WHERE (transaction_id, position) > ($
                       ORDER BY events.transaction_id, events.position LIMIT 1";
 const SQLITE_ANY: &str = "SELECT 1 FROM events WHERE position > $1 ORDER BY position LIMIT 1";
 
-/// The events whose payload and metadata a reader looks at: every event of `aggregates`, and
-/// the events named in `events` whatever their aggregate. The log leaves the others' out.
+// The last event that may be read: every event up to it, in global order, is committed.
+const PG_LAST: &str = "SELECT transaction_id::text::bigint, position FROM events
+ WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+ ORDER BY events.transaction_id DESC, events.position DESC LIMIT 1";
+const SQLITE_LAST: &str = "SELECT 0, position FROM events ORDER BY position DESC LIMIT 1";
+
+/// Some events: every event of `aggregates`, and the events named in `events` whatever their
+/// aggregate. A reader given only these (`with_only`), or the payloads of only these
+/// (`with_payloads_of`).
 #[derive(Debug, Clone, Copy)]
-pub struct Payloads {
+pub struct Selection {
     pub aggregates: &'static [&'static str],
     pub events: &'static [&'static str],
 }
 
-/// `read` with its payload and metadata columns replaced by `null` except for the events of
-/// `payloads` (identifiers from the code; quoted all the same).
-fn only_of(read: &str, payloads: Payloads) -> String {
+/// The SQL condition that holds for the events of `selection` (identifiers from the code;
+/// quoted all the same).
+fn condition(selection: Selection) -> String {
     let listed = |column: &str, names: &[&str]| {
         let names: Vec<String> = names
             .iter()
@@ -78,22 +88,46 @@ fn only_of(read: &str, payloads: Payloads) -> String {
         (!names.is_empty()).then(|| format!("{column} IN ({})", names.join(", ")))
     };
     let conditions: Vec<String> = [
-        listed("aggregate_type", payloads.aggregates),
-        listed("event_type", payloads.events),
+        listed("aggregate_type", selection.aggregates),
+        listed("event_type", selection.events),
     ]
     .into_iter()
     .flatten()
     .collect();
-    let condition = if conditions.is_empty() {
+    if conditions.is_empty() {
         "false".to_string()
     } else {
         conditions.join(" OR ")
-    };
+    }
+}
+
+/// `read` with its payload and metadata columns replaced by `null` except for the events of
+/// `payloads`.
+fn only_of(read: &str, payloads: Selection) -> String {
+    let condition = condition(payloads);
     let only =
         |column: &str| format!("CASE WHEN {condition} THEN {column} ELSE 'null' END AS {column}");
     read.replacen(
         ", payload, metadata\n",
         &format!(", {}, {}\n", only("payload"), only("metadata")),
+        1,
+    )
+}
+
+/// `read` returning only the events of `selection`, up to an event known to be readable
+/// (Postgres: `$4`, `$5`; SQLite: `$3`) instead of up to the horizon.
+fn rows_of(read: &str, selection: Selection) -> String {
+    let condition = condition(selection);
+    read.replacen(
+        "   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())\n",
+        &format!(
+            "   AND (transaction_id, position) <= ($4::text::xid8, $5)\n   AND ({condition})\n"
+        ),
+        1,
+    )
+    .replacen(
+        " WHERE position > $1\n",
+        &format!(" WHERE position > $1 AND position <= $3\n   AND ({condition})\n"),
         1,
     )
 }
@@ -119,13 +153,23 @@ impl SqlEventLog {
             db,
             signal,
             read,
+            only: None,
             wakes: None,
+        }
+    }
+
+    /// The same log, returning only the events of `selection`; the others are passed over
+    /// (`read_batch` moves past them), not read.
+    pub fn with_only(&self, selection: Selection) -> Self {
+        Self {
+            only: Some(rows_of(&self.read, selection)),
+            ..self.clone()
         }
     }
 
     /// The same log, returning payloads and metadata only for the events of `payloads` (a
     /// JSON `null` for the rest), for readers that look at nothing else.
-    pub fn with_payloads_of(&self, payloads: Payloads) -> Self {
+    pub fn with_payloads_of(&self, payloads: Selection) -> Self {
         Self {
             read: only_of(&self.read, payloads),
             ..self.clone()
@@ -138,6 +182,51 @@ impl SqlEventLog {
         Self {
             wakes: Some(aggregate_types.iter().map(|t| t.to_string()).collect()),
             ..self.clone()
+        }
+    }
+
+    /// Runs a read statement: events after `after`, at most `limit`, and with `upto` (a
+    /// statement of [`rows_of`]) none after it.
+    async fn fetch(
+        &self,
+        sql: &str,
+        after: Position,
+        limit: u32,
+        upto: Option<Position>,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        match &self.db {
+            Db::Postgres(pool) => {
+                let mut query = sqlx::query(sql)
+                    .bind(after.transaction_id.to_string())
+                    .bind(after.position)
+                    .bind(i64::from(limit));
+                if let Some(upto) = upto {
+                    query = query
+                        .bind(upto.transaction_id.to_string())
+                        .bind(upto.position);
+                }
+                let rows = query.fetch_all(pool).await.map_err(store_error)?;
+                rows.iter()
+                    .map(|row| Self::decode(row, row.try_get("event_id")?))
+                    .collect::<Result<_, _>>()
+                    .map_err(store_error)
+            }
+            Db::Sqlite(pool) => {
+                let mut query = sqlx::query(sql).bind(after.position).bind(i64::from(limit));
+                if let Some(upto) = upto {
+                    query = query.bind(upto.position);
+                }
+                let rows = query.fetch_all(pool).await.map_err(store_error)?;
+                rows.iter()
+                    .map(|row| {
+                        let id: String = row.try_get("event_id")?;
+                        let id =
+                            Uuid::parse_str(&id).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+                        Self::decode(row, id)
+                    })
+                    .collect::<Result<_, _>>()
+                    .map_err(store_error)
+            }
         }
     }
 
@@ -174,38 +263,41 @@ impl EventLog for SqlEventLog {
         after: Position,
         limit: u32,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        match &self.db {
-            Db::Postgres(pool) => {
-                let rows = sqlx::query(&self.read)
-                    .bind(after.transaction_id.to_string())
-                    .bind(after.position)
-                    .bind(i64::from(limit))
-                    .fetch_all(pool)
-                    .await
-                    .map_err(store_error)?;
-                rows.iter()
-                    .map(|row| Self::decode(row, row.try_get("event_id")?))
-                    .collect::<Result<_, _>>()
-                    .map_err(store_error)
-            }
-            Db::Sqlite(pool) => {
-                let rows = sqlx::query(&self.read)
-                    .bind(after.position)
-                    .bind(i64::from(limit))
-                    .fetch_all(pool)
-                    .await
-                    .map_err(store_error)?;
-                rows.iter()
-                    .map(|row| {
-                        let id: String = row.try_get("event_id")?;
-                        let id =
-                            Uuid::parse_str(&id).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-                        Self::decode(row, id)
-                    })
-                    .collect::<Result<_, _>>()
-                    .map_err(store_error)
-            }
+        match &self.only {
+            None => self.fetch(&self.read, after, limit, None).await,
+            Some(_) => Ok(self.read_batch(after, limit).await?.0),
         }
+    }
+
+    async fn read_batch(
+        &self,
+        after: Position,
+        limit: u32,
+    ) -> Result<(Vec<RecordedEvent>, Position), StoreError> {
+        let Some(only) = &self.only else {
+            let events = self.fetch(&self.read, after, limit, None).await?;
+            let to = events.last().map_or(after, |e| e.at);
+            return Ok((events, to));
+        };
+        let last: Option<(i64, i64)> = match &self.db {
+            Db::Postgres(pool) => sqlx::query_as(PG_LAST).fetch_optional(pool).await,
+            Db::Sqlite(pool) => sqlx::query_as(SQLITE_LAST).fetch_optional(pool).await,
+        }
+        .map_err(store_error)?;
+        let last = last.map(|(transaction_id, position)| Position {
+            transaction_id,
+            position,
+        });
+        let Some(last) = last.filter(|last| *last > after) else {
+            return Ok((Vec::new(), after));
+        };
+        let events = self.fetch(only, after, limit, Some(last)).await?;
+        // A full batch may stop short of `last`; otherwise everything up to it was read.
+        let to = match events.last() {
+            Some(event) if events.len() >= limit as usize => event.at,
+            _ => last,
+        };
+        Ok((events, to))
     }
 
     async fn count_after(&self, after: Position) -> Result<u64, StoreError> {
@@ -289,7 +381,7 @@ mod tests {
     #[test]
     fn a_filtered_read_keeps_payloads_of_the_listed_types_only() {
         for read in [PG_READ, SQLITE_READ] {
-            let tenant = |events| Payloads {
+            let tenant = |events| Selection {
                 aggregates: &["Tenant"],
                 events,
             };
@@ -301,11 +393,15 @@ mod tests {
             assert!(only_of(read, tenant(&["A", "B"])).contains(
                 "CASE WHEN aggregate_type IN ('Tenant') OR event_type IN ('A', 'B') THEN payload"
             ));
-            let nothing = Payloads {
+            let nothing = Selection {
                 aggregates: &[],
                 events: &[],
             };
             assert!(only_of(read, nothing).contains("CASE WHEN false THEN payload"));
+            let rows = rows_of(read, tenant(&["A"]));
+            assert!(rows.contains("   AND (aggregate_type IN ('Tenant') OR event_type IN ('A'))\n"));
+            assert!(!rows.contains("pg_snapshot_xmin"));
+            assert!(rows.contains("<= ($4::text::xid8, $5)") || rows.contains("position <= $3"));
         }
     }
 }

@@ -8,6 +8,6 @@ mod signal;
 
 pub use batch::{AppendError, SealedBatch, StreamPosition};
 pub(crate) use log::store_error;
-pub use log::{Payloads, SqlEventLog};
+pub use log::{Selection, SqlEventLog};
 pub use repository::EventRepository;
 pub use signal::AppendSignal;

@@ -19,7 +19,7 @@ pub use tenant_settings::{
 };
 
 use crate::db::Db;
-use crate::event_store::Payloads;
+use crate::event_store::Selection;
 use lyo_application::event_log::{Position, StoreError};
 use lyo_application::projection::Projector;
 use std::sync::Arc;
@@ -114,24 +114,37 @@ pub fn pace_of(projector: &str) -> std::time::Duration {
 const CONVERSATION: &str = "Conversation";
 const APPOINTMENT: &str = "Appointment";
 
-/// The events whose payloads a projector reads; `None`: all of them. Its log reader leaves
-/// the other payloads out (the bulk of an event: sealed personal data), which the database
-/// then neither detoasts nor sends and the reader never parses.
-pub fn payloads_read_by(projector: &str) -> Option<Payloads> {
+/// The only events a projector is given; `None`: every event. Its log reader passes over the
+/// others in the database (`SqlEventLog::with_only`) instead of sending and parsing them: a
+/// tenant's read model has no use for a million conversation events.
+pub fn events_read_by(projector: &str) -> Option<Selection> {
     const TENANT: &str = <lyo_domain::tenant::Tenant as cqrs_es::Aggregate>::TYPE;
-    let of = |aggregates| Payloads {
+    let of = |aggregates| Selection {
+        aggregates,
+        events: &[],
+    };
+    match projector {
+        tenant_directory::NAME | tenant_settings::NAME => Some(of(&[TENANT])),
+        lyo_application::reminders::NAME => Some(of(&[TENANT, APPOINTMENT])),
+        // Of a conversation only the requests it starts (`BookingProcess::handle`).
+        lyo_application::booking::NAME => Some(Selection {
+            aggregates: &[APPOINTMENT],
+            events: lyo_application::booking::CONVERSATION_EVENTS,
+        }),
+        _ => None,
+    }
+}
+
+/// Of a projector given every event, the events whose payloads it reads; `None`: all of them.
+/// Its log reader leaves the other payloads out (the bulk of an event: sealed personal data),
+/// which the database then neither detoasts nor sends and the reader never parses.
+pub fn payloads_read_by(projector: &str) -> Option<Selection> {
+    let of = |aggregates| Selection {
         aggregates,
         events: &[],
     };
     match projector {
         lyo_application::projection::event_counts::NAME => Some(of(&[])),
-        tenant_directory::NAME | tenant_settings::NAME => Some(of(&[TENANT])),
-        lyo_application::reminders::NAME => Some(of(&[TENANT, APPOINTMENT])),
-        // Of a conversation only the requests it starts (`BookingProcess::handle`).
-        lyo_application::booking::NAME => Some(Payloads {
-            aggregates: &[APPOINTMENT],
-            events: lyo_application::booking::CONVERSATION_EVENTS,
-        }),
         crate::outbound::OUTBOUND_QUEUE => Some(of(&[CONVERSATION, "Delivery"])),
         _ => None,
     }
