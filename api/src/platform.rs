@@ -53,9 +53,6 @@ pub struct Platform {
     background: CancellationToken,
 }
 
-/// Writer tasks of the webhook inbox: while one commits, the next batch gathers (ADR 0005).
-const INBOX_WRITERS: usize = 2;
-
 /// Inbox rows the worker turns into events per transaction (ADR 0007).
 const INBOX_BATCH: u32 = 500;
 
@@ -93,7 +90,6 @@ impl Platform {
         let inbox = lyo_infrastructure::inbox::WebhookInbox::start(
             db.clone(),
             master_key.clone(),
-            INBOX_WRITERS,
             inbox_stored.clone(),
         );
         let cache = Arc::new(DirectoryCache::default());

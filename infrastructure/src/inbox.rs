@@ -1,9 +1,11 @@
 //! The durable webhook inbox with group commit.
 //!
-//! A request hands its verified body to [`WebhookInbox::store`] and waits. Writer tasks take
-//! everything queued at that moment (up to [`MAX_BATCH`]), insert it in one transaction and
-//! commit, then answer every waiting request. While one writer commits, the next batch queues
-//! for another, so the commit cost (fsync) is shared by all requests that arrive during it.
+//! A request hands its verified body to [`WebhookInbox::store`] and waits. One writer task
+//! takes everything queued at that moment (up to [`MAX_BATCH`]), inserts it in one transaction
+//! and commits, then answers every waiting request. While it commits, the next batch queues,
+//! so the commit cost (fsync) is shared by all requests that arrive during it. (Two or four
+//! writers committing side by side made smaller batches and cost the database more per
+//! delivery: fewer acknowledgements a second, `docs/benchmarks.md`.)
 //! A request is answered `Ok` only after its row is committed; if the database fails, every
 //! request of that batch gets the error (and Meta a 503, so it retries).
 //! See `docs/adr/0005-webhook-inbox.md`.
@@ -11,7 +13,7 @@
 use crate::db::Db;
 use crate::pii::MasterKey;
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::sync::{mpsc, oneshot};
 
 /// Rows per transaction at most.
 pub const MAX_BATCH: usize = 256;
@@ -40,20 +42,12 @@ pub struct WebhookInbox {
 }
 
 impl WebhookInbox {
-    /// Starts `writers` writer tasks. They stop once every clone of the inbox is dropped and
-    /// the queue is drained, so nothing accepted is abandoned.
+    /// Starts the writer task. It stops once every clone of the inbox is dropped and the queue
+    /// is drained, so nothing accepted is abandoned.
     /// `stored` is notified after every commit (the inbox worker waits on it).
-    pub fn start(
-        db: Db,
-        master: MasterKey,
-        writers: usize,
-        stored: Arc<tokio::sync::Notify>,
-    ) -> Self {
+    pub fn start(db: Db, master: MasterKey, stored: Arc<tokio::sync::Notify>) -> Self {
         let (queue, receiver) = mpsc::channel(QUEUE);
-        let receiver = Arc::new(Mutex::new(receiver));
-        for _ in 0..writers.max(1) {
-            tokio::spawn(writer(db.clone(), receiver.clone(), stored.clone()));
-        }
+        tokio::spawn(writer(db, receiver, stored));
         Self { queue, master }
     }
 
@@ -74,26 +68,18 @@ impl WebhookInbox {
     }
 }
 
-async fn writer(
-    db: Db,
-    receiver: Arc<Mutex<mpsc::Receiver<Pending>>>,
-    stored: Arc<tokio::sync::Notify>,
-) {
+async fn writer(db: Db, mut receiver: mpsc::Receiver<Pending>, stored: Arc<tokio::sync::Notify>) {
     loop {
-        let batch = {
-            let mut receiver = receiver.lock().await;
-            let Some(first) = receiver.recv().await else {
-                return;
-            };
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match receiver.try_recv() {
-                    Ok(next) => batch.push(next),
-                    Err(_) => break,
-                }
-            }
-            batch
+        let Some(first) = receiver.recv().await else {
+            return;
         };
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
         metrics::histogram!("lyo_inbox_batch_size").record(batch.len() as f64);
         let (bodies, waiting): (Vec<Vec<u8>>, Vec<_>) =
             batch.into_iter().map(|p| (p.sealed, p.done)).unzip();
