@@ -29,7 +29,8 @@ pub struct Claimed {
 }
 
 // Due, unclaimed, not behind an earlier pending reply to the same customer (one customer's
-// replies go out in order, one at a time), and not of a tenant on hold.
+// replies go out in order, one at a time), and not of a tenant on hold. SQLite's claim; Postgres
+// runs the same statements as the function `lyo_claim_outbound` of its migrations: change both.
 const CANDIDATES: &str = "
 SELECT r.reply_id, $1, $2 FROM outbound_replies r
  WHERE r.state = 'pending' AND r.due_at_ms <= $3
@@ -68,39 +69,24 @@ pub async fn claim(
     until_ms: i64,
     limit: i64,
 ) -> Result<Vec<Claimed>, sqlx::Error> {
-    let insert = "INSERT INTO outbound_claims (reply_id, until_ms, owner) ";
     match db {
+        // The same claim as below, with `SKIP LOCKED`, in one round trip: a function of the
+        // migrations (`lyo_claim_outbound`), which also walks the due index without sorting.
         Db::Postgres(pool) => {
-            let sql = format!("{insert}{CANDIDATES} FOR UPDATE OF r SKIP LOCKED{UPSERT_CLAIMS}");
-            let mut tx = pool.begin().await?;
-            // Walk the due index in order and stop at `limit`: the planner's estimates of a
-            // queue table lag its real size by up to a minute (autovacuum's analyse), and
-            // with "a few rows" it would sort every pending reply on each claim.
-            sqlx::query("SET LOCAL enable_sort = off")
-                .execute(&mut *tx)
-                .await?;
-            let ids: Vec<String> = sqlx::query_scalar(&sql)
+            sqlx::query_as("SELECT * FROM lyo_claim_outbound($1, $2, $3, $4)")
                 .bind(until_ms)
                 .bind(owner)
                 .bind(now_ms)
                 .bind(limit)
-                .fetch_all(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            if ids.is_empty() {
-                return Ok(Vec::new());
-            }
-            sqlx::query_as(&format!(
-                "SELECT r.* FROM unnest($1::text[]) AS c(id)
-                  CROSS JOIN LATERAL ({CLAIMED} = c.id LIMIT 1) r"
-            ))
-            .bind(ids)
-            .fetch_all(pool)
-            .await
+                .fetch_all(pool)
+                .await
         }
         Db::Sqlite(pool) => {
             // `WHERE true` lets SQLite parse an upsert after a SELECT.
-            let sql = format!("{insert}SELECT * FROM ({CANDIDATES}) WHERE true{UPSERT_CLAIMS}");
+            let sql = format!(
+                "INSERT INTO outbound_claims (reply_id, until_ms, owner)
+                 SELECT * FROM ({CANDIDATES}) WHERE true{UPSERT_CLAIMS}"
+            );
             let ids: Vec<String> = sqlx::query_scalar(&sql)
                 .bind(until_ms)
                 .bind(owner)
