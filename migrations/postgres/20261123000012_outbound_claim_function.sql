@@ -11,7 +11,7 @@
 -- claim exclusive when two statements race.
 CREATE FUNCTION lyo_claim_outbound(p_until_ms bigint, p_owner text, p_now_ms bigint, p_limit bigint)
 RETURNS TABLE (reply_id text, tenant_id text, subject_id text, event_sequence bigint,
-               language text, queued_at_ms bigint, more boolean)
+               language text, queued_at_ms bigint)
 LANGUAGE plpgsql SET enable_sort = off AS $$
 #variable_conflict use_column
 BEGIN
@@ -33,9 +33,6 @@ BEGIN
      WHERE outbound_claims.until_ms <= p_now_ms
     RETURNING outbound_claims.reply_id
   )
-  SELECT r.reply_id, r.tenant_id, r.subject_id, r.event_sequence, r.language, r.queued_at_ms,
-         EXISTS (SELECT 1 FROM outbound_replies n
-                  WHERE n.subject_id = r.subject_id AND n.state = 'pending'
-                    AND n.event_sequence > r.event_sequence)
+  SELECT r.reply_id, r.tenant_id, r.subject_id, r.event_sequence, r.language, r.queued_at_ms
     FROM claimed c JOIN outbound_replies r ON r.reply_id = c.reply_id;
 END $$;

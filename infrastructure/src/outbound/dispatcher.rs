@@ -163,14 +163,11 @@ impl Dispatcher {
     pub(super) async fn work(&self, cancel: CancellationToken) {
         while !cancel.is_cancelled() {
             let wait = match self.dispatch_once().await {
-                // A full batch: there may be more at once.
-                Ok(n) if n >= usize::try_from(self.inner.config.batch).unwrap_or(usize::MAX) => {
-                    continue
-                }
-                // Otherwise claiming again at once would find nothing: the rows queued since
-                // woke a worker (the queue projector's signal keeps a permit for the next
-                // one to wait), and a customer's next reply does (above).
-                Ok(_) => self.inner.config.idle_wait,
+                Ok(0) => self.inner.config.idle_wait,
+                // Claim again at once: a customer's next reply became claimable when this
+                // batch was recorded, and a process without the queue projector gets no
+                // wake-up for new rows.
+                Ok(_) => continue,
                 Err(error) => {
                     tracing::error!(error = %error, "dispatching failed; retrying");
                     Duration::from_secs(1)
@@ -263,10 +260,6 @@ impl Dispatcher {
                 }
             }
             self.record_accepted(accepted).await;
-        }
-        if claimed.iter().any(|row| row.more) {
-            // A customer's next reply is claimable now that this one is recorded.
-            super::queue::signal().notify_one();
         }
         Ok(claimed.len())
     }

@@ -23,9 +23,6 @@ pub struct Claimed {
     pub event_sequence: i64,
     pub language: Option<String>,
     pub queued_at_ms: i64,
-    /// Whether the customer has a later pending reply, which becomes claimable once this one
-    /// is recorded (one customer's replies go out in order).
-    pub more: bool,
 }
 
 // Due, unclaimed, not behind an earlier pending reply to the same customer (one customer's
@@ -53,11 +50,8 @@ const UPSERT_CLAIMS: &str = "
   WHERE outbound_claims.until_ms <= $3
  RETURNING reply_id";
 const CLAIMED: &str =
-    "SELECT reply_id, tenant_id, subject_id, event_sequence, language, queued_at_ms,
-            EXISTS (SELECT 1 FROM outbound_replies n
-                     WHERE n.subject_id = r.subject_id AND n.state = 'pending'
-                       AND n.event_sequence > r.event_sequence) AS more
-       FROM outbound_replies r WHERE reply_id";
+    "SELECT reply_id, tenant_id, subject_id, event_sequence, language, queued_at_ms
+                         FROM outbound_replies WHERE reply_id";
 
 /// Claims up to `limit` due replies until `until_ms` for `owner`, in one statement, and
 /// returns them. Postgres: `SKIP LOCKED`, so concurrent dispatchers never claim the same row;
@@ -336,7 +330,7 @@ pub async fn late_outside_window(db: &Db) -> Result<Vec<Claimed>, sqlx::Error> {
         db,
         fetch_all,
         "SELECT r.reply_id, r.tenant_id, r.subject_id, r.event_sequence, r.language,
-                r.queued_at_ms, false AS more
+                r.queued_at_ms
            FROM outbound_replies r JOIN outbound_statuses s ON s.wamid = r.wamid
           WHERE r.state = 'accepted' AND r.template = 0
             AND s.status = 'failed' AND s.code = 131047
