@@ -5,6 +5,11 @@
 //! checkpointed by (transaction_id, position). A transaction that is still open may hold a
 //! smaller position, but never a smaller transaction id than one below the horizon.
 //! SQLite: one writer at a time, so the rowid `position` order is already commit order.
+//!
+//! A reader given only some events (`with_only`) first finds the last event below the horizon:
+//! every event up to it, in that order, belongs to a finished transaction. It reads its events
+//! up to there and may move its checkpoint there, past the events it was not given, which it
+//! then never reads; a full batch stops at its own last event instead.
 
 use super::signal::AppendSignal;
 use crate::db::Db;
@@ -38,8 +43,6 @@ SELECT transaction_id::text::bigint AS transaction_id, position, event_id,
  ORDER BY events.transaction_id, events.position
  LIMIT $3";
 
-const PG_COUNT: &str =
-    "SELECT count(*) FROM events WHERE (transaction_id, position) > ($1::text::xid8, $2)";
 const PG_COUNT_UP_TO: &str = "SELECT count(*) FROM (SELECT 1 FROM events
     WHERE (transaction_id, position) > ($1::text::xid8, $2)
     ORDER BY events.transaction_id, events.position LIMIT $3) AS t";
@@ -52,7 +55,6 @@ SELECT 0 AS transaction_id, position, event_id, recorded_at,
  ORDER BY position
  LIMIT $2";
 
-const SQLITE_COUNT: &str = "SELECT count(*) FROM events WHERE position > $1";
 const SQLITE_COUNT_UP_TO: &str =
     "SELECT count(*) FROM (SELECT 1 FROM events WHERE position > $1 ORDER BY position LIMIT $2)";
 
@@ -62,7 +64,8 @@ const PG_ANY: &str = "SELECT 1 FROM events WHERE (transaction_id, position) > ($
                       ORDER BY events.transaction_id, events.position LIMIT 1";
 const SQLITE_ANY: &str = "SELECT 1 FROM events WHERE position > $1 ORDER BY position LIMIT 1";
 
-// The last event that may be read: every event up to it, in global order, is committed.
+// The last event that may be read: every event up to it, in global order, belongs to a
+// finished transaction.
 const PG_LAST: &str = "SELECT transaction_id::text::bigint, position FROM events
  WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
  ORDER BY events.transaction_id DESC, events.position DESC LIMIT 1";
@@ -75,6 +78,16 @@ const SQLITE_LAST: &str = "SELECT 0, position FROM events ORDER BY position DESC
 pub struct Selection {
     pub aggregates: &'static [&'static str],
     pub events: &'static [&'static str],
+}
+
+impl Selection {
+    /// Every event of `aggregates`, and no other.
+    pub const fn of(aggregates: &'static [&'static str]) -> Self {
+        Self {
+            aggregates,
+            events: &[],
+        }
+    }
 }
 
 /// The SQL condition that holds for the events of `selection` (identifiers from the code;
@@ -172,6 +185,7 @@ impl SqlEventLog {
     pub fn with_payloads_of(&self, payloads: Selection) -> Self {
         Self {
             read: only_of(&self.read, payloads),
+            only: self.only.as_deref().map(|only| only_of(only, payloads)),
             ..self.clone()
         }
     }
@@ -274,6 +288,9 @@ impl EventLog for SqlEventLog {
         after: Position,
         limit: u32,
     ) -> Result<(Vec<RecordedEvent>, Position), StoreError> {
+        if limit == 0 {
+            return Ok((Vec::new(), after));
+        }
         let Some(only) = &self.only else {
             let events = self.fetch(&self.read, after, limit, None).await?;
             let to = events.last().map_or(after, |e| e.at);
@@ -301,23 +318,7 @@ impl EventLog for SqlEventLog {
     }
 
     async fn count_after(&self, after: Position) -> Result<u64, StoreError> {
-        let count: i64 = match &self.db {
-            Db::Postgres(pool) => {
-                sqlx::query_scalar(PG_COUNT)
-                    .bind(after.transaction_id.to_string())
-                    .bind(after.position)
-                    .fetch_one(pool)
-                    .await
-            }
-            Db::Sqlite(pool) => {
-                sqlx::query_scalar(SQLITE_COUNT)
-                    .bind(after.position)
-                    .fetch_one(pool)
-                    .await
-            }
-        }
-        .map_err(store_error)?;
-        Ok(u64::try_from(count).unwrap_or_default())
+        self.count_after_up_to(after, u64::MAX).await
     }
 
     async fn count_after_up_to(&self, after: Position, cap: u64) -> Result<u64, StoreError> {

@@ -87,7 +87,6 @@ pub async fn tenant_events_applied(db: &Db, projector: &dyn Projector) -> Result
 /// It reaches other events at its idle wait (`LYO_PROJECTOR_IDLE_WAIT_MS`), where it passes
 /// over them in large batches instead of one transaction per append.
 pub fn woken_by(projector: &str) -> Option<&'static [&'static str]> {
-    const TENANT: &str = <lyo_domain::tenant::Tenant as cqrs_es::Aggregate>::TYPE;
     match projector {
         // Counts every event, so every append wakes it.
         lyo_application::projection::event_counts::NAME => None,
@@ -111,6 +110,7 @@ pub fn pace_of(projector: &str) -> std::time::Duration {
     }
 }
 
+const TENANT: &str = <lyo_domain::tenant::Tenant as cqrs_es::Aggregate>::TYPE;
 const CONVERSATION: &str = "Conversation";
 const APPOINTMENT: &str = "Appointment";
 
@@ -118,14 +118,9 @@ const APPOINTMENT: &str = "Appointment";
 /// others in the database (`SqlEventLog::with_only`) instead of sending and parsing them: a
 /// tenant's read model has no use for a million conversation events.
 pub fn events_read_by(projector: &str) -> Option<Selection> {
-    const TENANT: &str = <lyo_domain::tenant::Tenant as cqrs_es::Aggregate>::TYPE;
-    let of = |aggregates| Selection {
-        aggregates,
-        events: &[],
-    };
     match projector {
-        tenant_directory::NAME | tenant_settings::NAME => Some(of(&[TENANT])),
-        lyo_application::reminders::NAME => Some(of(&[TENANT, APPOINTMENT])),
+        tenant_directory::NAME | tenant_settings::NAME => Some(Selection::of(&[TENANT])),
+        lyo_application::reminders::NAME => Some(Selection::of(&[TENANT, APPOINTMENT])),
         // Of a conversation only the requests it starts (`BookingProcess::handle`).
         lyo_application::booking::NAME => Some(Selection {
             aggregates: &[APPOINTMENT],
@@ -139,13 +134,9 @@ pub fn events_read_by(projector: &str) -> Option<Selection> {
 /// Its log reader leaves the other payloads out (the bulk of an event: sealed personal data),
 /// which the database then neither detoasts nor sends and the reader never parses.
 pub fn payloads_read_by(projector: &str) -> Option<Selection> {
-    let of = |aggregates| Selection {
-        aggregates,
-        events: &[],
-    };
     match projector {
-        lyo_application::projection::event_counts::NAME => Some(of(&[])),
-        crate::outbound::OUTBOUND_QUEUE => Some(of(&[CONVERSATION, "Delivery"])),
+        lyo_application::projection::event_counts::NAME => Some(Selection::of(&[])),
+        crate::outbound::OUTBOUND_QUEUE => Some(Selection::of(&[CONVERSATION, "Delivery"])),
         _ => None,
     }
 }
