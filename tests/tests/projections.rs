@@ -82,23 +82,31 @@ async fn a_paced_runner_waits_out_its_pace_before_reading(backend: Backend) {
             },
         )
     };
+    let tenant = TenantId::new();
+    deposit(&platform, tenant, "ledger-1", 1).await;
     let cancel = CancellationToken::new();
     let running = tokio::spawn(paced(Duration::from_secs(3600)).run(cancel.clone()));
+    // Its first pass is not paced: it reads at once, then (a few milliseconds later, after
+    // finding nothing more) waits for appends.
+    wait_for_total_within(&platform.db, 1, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    deposit(&platform, TenantId::new(), "ledger-1", 3).await;
+    deposit(&platform, tenant, "ledger-1", 3).await;
     // Woken by the append, it waits out its pace (an hour) instead of reading.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(total(&platform.db).await, 0);
+    assert_eq!(total(&platform.db).await, 1);
     // The pace gives way to shutdown.
     cancel.cancel();
     tokio::time::timeout(Duration::from_secs(10), running)
         .await
         .unwrap()
         .unwrap();
-    // Unpaced, the same runner reads the append at once.
+    // Unpaced, the same runner reads an append as soon as it is woken (its idle wait is an
+    // hour): once caught up, it reads the next append at once.
     let cancel = CancellationToken::new();
     let running = tokio::spawn(paced(Duration::ZERO).run(cancel.clone()));
-    wait_for_total_within(&platform.db, 3, Duration::from_secs(10)).await;
+    wait_for_total_within(&platform.db, 4, Duration::from_secs(10)).await;
+    deposit(&platform, tenant, "ledger-1", 2).await;
+    wait_for_total_within(&platform.db, 6, Duration::from_secs(10)).await;
     cancel.cancel();
     running.await.unwrap();
 }

@@ -190,7 +190,8 @@ impl ProjectionRunner {
                         _ = tokio::time::sleep(wait) => false,
                     };
                     if woken && !self.config.pace.is_zero() {
-                        pause(&cancel, self.config.pace).await;
+                        let renew_in = renew_at.saturating_duration_since(Instant::now());
+                        pause(&cancel, self.config.pace.min(renew_in)).await;
                     }
                 }
                 Err(ProjectionError::CheckpointMoved(_)) => {
