@@ -11,6 +11,7 @@ use lyo_application::projection::runner::{ProjectionRunner, RunnerConfig};
 use lyo_application::projection::Projector;
 use lyo_domain::ids::TenantId;
 use lyo_infrastructure::db::{Arg, Db, DbTx};
+use lyo_infrastructure::event_store::{AppendSignal, Selection, SqlEventLog};
 use lyo_infrastructure::projection::{ReadModel, SqlLeaseStore, SqlProjector};
 use lyo_tests::ledger::{Ledger, LedgerCommand};
 use lyo_tests::{eventually, on_both_backends, platform, read_log, Backend, TestDb};
@@ -280,4 +281,64 @@ async fn a_late_commit_is_skipped_by_position_order_but_not_by_the_log() {
         all[0].aggregate_id, "early",
         "in (transaction, position) order"
     );
+}
+
+/// A reader given only some events moves its checkpoint past the others, but never past an
+/// event of a transaction that is still open, whatever that event is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reader_of_some_events_does_not_move_past_an_open_transaction() {
+    let test_db = TestDb::migrated(Backend::Postgres).await;
+    let platform = platform(&test_db, &[]).await;
+    let metadata = serde_json::json!({ "tenant_id": TenantId::new().to_string() }).to_string();
+    let cancel = CancellationToken::new();
+    let signal = AppendSignal::start(&platform.db, cancel.clone());
+    let wanted =
+        SqlEventLog::new(platform.db.clone(), signal).with_only(Selection::of(&["Wanted"]));
+    const INSERT: &str = "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+                          VALUES ($1, $2, 1, 'RawAppended', '1', '{}'::jsonb, $3::jsonb)";
+    let args = |aggregate: &str, id: &str| {
+        [
+            Arg::Text(aggregate.into()),
+            Arg::Text(id.into()),
+            Arg::Text(metadata.clone()),
+        ]
+    };
+
+    // A wanted event in a transaction left open, then an unwanted one committed after it.
+    let mut early = platform.db.begin().await.unwrap();
+    early
+        .execute(INSERT, &args("Wanted", "early"))
+        .await
+        .unwrap();
+    platform
+        .db
+        .execute(INSERT, &args("Other", "late"))
+        .await
+        .unwrap();
+    let (events, to) = wanted.read_batch(Position::START, 100).await.unwrap();
+    assert!(events.is_empty());
+    assert_eq!(
+        to,
+        Position::START,
+        "the checkpoint stays behind the open transaction"
+    );
+
+    early.commit().await.unwrap();
+    // Other tests' open transactions on the same server may hold the horizon for a moment.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let (events, to) = loop {
+        let (events, to) = wanted.read_batch(Position::START, 100).await.unwrap();
+        if !events.is_empty() || std::time::Instant::now() > deadline {
+            break (events, to);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let ids: Vec<&str> = events.iter().map(|e| e.aggregate_id.as_str()).collect();
+    assert_eq!(ids, ["early"]);
+    let all = read_log(platform.log.as_ref(), 2).await;
+    assert_eq!(
+        to, all[1].at,
+        "past the unwanted event, which committed first"
+    );
+    cancel.cancel();
 }
