@@ -36,7 +36,33 @@ pub enum Db {
     Sqlite(SqlitePool),
 }
 
+/// `sqlx::query_as(sql).bind(arg)...` run on either backend's pool with `method` (`fetch_all`,
+/// `fetch_optional`, ...): the same statement, typed rows, one arm per pool type.
+macro_rules! fetch {
+    ($db:expr, $method:ident, $sql:expr $(, $arg:expr)* $(,)?) => {
+        match $db {
+            $crate::db::Db::Postgres(pool) => {
+                sqlx::query_as($sql)$(.bind($arg))*.$method(pool).await
+            }
+            $crate::db::Db::Sqlite(pool) => {
+                sqlx::query_as($sql)$(.bind($arg))*.$method(pool).await
+            }
+        }
+    };
+}
+pub(crate) use fetch;
+
 impl Db {
+    /// The lock clause of a claim's `SELECT`: `SKIP LOCKED` on Postgres, so that concurrent
+    /// claimers take different rows instead of waiting; nothing on SQLite (one writer at a
+    /// time, the statement alone is atomic).
+    pub fn skip_locked(&self) -> &'static str {
+        match self {
+            Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+            Db::Sqlite(_) => "",
+        }
+    }
+
     /// Connects to `postgres://...` or `sqlite://PATH` (the file is created if missing).
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {

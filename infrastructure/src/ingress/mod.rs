@@ -20,7 +20,7 @@ mod route;
 
 pub use decide::{decide, Inbound, Rejected};
 
-use crate::db::{Db, DbTx};
+use crate::db::{fetch, Db, DbTx};
 use crate::event_store::{AppendError, EventRepository, SealedBatch, StreamPosition};
 use crate::identity::SqlSubjectDirectory;
 use crate::pii::MasterKey;
@@ -421,37 +421,18 @@ impl InboxWorker {
         let now = now_ms();
         let until =
             now.saturating_add(i64::try_from(self.config.claim_for.as_millis()).unwrap_or(60_000));
-        let claim = |lock: &str| {
-            format!(
-                "UPDATE webhook_inbox SET claimed_until_ms = $2
-                  WHERE id IN (SELECT id FROM webhook_inbox
-                                WHERE processed_at IS NULL
-                                  AND (claimed_until_ms IS NULL OR claimed_until_ms < $1)
-                                ORDER BY id LIMIT $3{lock})
-              RETURNING id, body_sealed"
-            )
-        };
+        let claim = format!(
+            "UPDATE webhook_inbox SET claimed_until_ms = $2
+              WHERE id IN (SELECT id FROM webhook_inbox
+                            WHERE processed_at IS NULL
+                              AND (claimed_until_ms IS NULL OR claimed_until_ms < $1)
+                            ORDER BY id LIMIT $3{})
+          RETURNING id, body_sealed",
+            self.db.skip_locked()
+        );
         let batch = i64::from(self.config.batch);
-        let mut rows: Vec<(i64, Option<Vec<u8>>)> = match &self.db {
-            // SKIP LOCKED: concurrent claimers take different rows instead of waiting.
-            Db::Postgres(pool) => {
-                sqlx::query_as(&claim(" FOR UPDATE SKIP LOCKED"))
-                    .bind(now)
-                    .bind(until)
-                    .bind(batch)
-                    .fetch_all(pool)
-                    .await?
-            }
-            // One writer at a time: the UPDATE alone is atomic.
-            Db::Sqlite(pool) => {
-                sqlx::query_as(&claim(""))
-                    .bind(now)
-                    .bind(until)
-                    .bind(batch)
-                    .fetch_all(pool)
-                    .await?
-            }
-        };
+        let mut rows: Vec<(i64, Option<Vec<u8>>)> =
+            fetch!(&self.db, fetch_all, &claim, now, until, batch)?;
         rows.sort_by_key(|(id, _)| *id);
         Ok(rows)
     }

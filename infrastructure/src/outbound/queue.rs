@@ -63,13 +63,25 @@ INSERT INTO outbound_replies (reply_id, tenant_id, subject_id, event_sequence, l
 VALUES ($1, $2, $3, $4, coalesce($5, (SELECT language FROM outbound_customers WHERE subject_id = $3)),
         $6, $6)
 ON CONFLICT (reply_id) DO NOTHING";
-// Monotonic per wamid: a higher rank replaces a lower one; `failed` is never replaced.
-const UPSERT_STATUS: &str = "
-INSERT INTO outbound_statuses (wamid, tenant_id, status, rank, at, code)
-VALUES ($1, $2, $3, $4, $5, $6)
+/// Monotonic per wamid: a higher rank replaces a lower one; `failed` is never replaced.
+macro_rules! status_conflict {
+    () => {
+        "
 ON CONFLICT (wamid) DO UPDATE SET status = excluded.status, rank = excluded.rank,
                                   at = excluded.at, code = excluded.code
- WHERE outbound_statuses.rank < excluded.rank AND outbound_statuses.status <> 'failed'";
+ WHERE outbound_statuses.rank < excluded.rank AND outbound_statuses.status <> 'failed'"
+    };
+}
+const UPSERT_STATUS: &str = concat!(
+    "INSERT INTO outbound_statuses (wamid, tenant_id, status, rank, at, code)
+VALUES ($1, $2, $3, $4, $5, $6)",
+    status_conflict!()
+);
+const UPSERT_STATUSES: &str = concat!(
+    "INSERT INTO outbound_statuses (wamid, tenant_id, status, rank, at, code)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])",
+    status_conflict!()
+);
 
 /// The order of delivery statuses; unknown ones rank lowest and never replace a known one.
 pub fn status_rank(status: &str) -> i64 {
@@ -329,20 +341,15 @@ impl<'a> Batch<'a> {
         }
         if !self.statuses.is_empty() {
             let s = &self.statuses;
-            sqlx::query(&UPSERT_STATUS.replacen(
-                "VALUES ($1, $2, $3, $4, $5, $6)",
-                "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[],
-                                     $5::bigint[], $6::bigint[])",
-                1,
-            ))
-            .bind(s.iter().map(|s| s.wamid).collect::<Vec<_>>())
-            .bind(s.iter().map(|s| s.tenant).collect::<Vec<_>>())
-            .bind(s.iter().map(|s| s.status).collect::<Vec<_>>())
-            .bind(s.iter().map(|s| s.rank).collect::<Vec<_>>())
-            .bind(s.iter().map(|s| s.at).collect::<Vec<_>>())
-            .bind(s.iter().map(|s| s.code).collect::<Vec<_>>())
-            .execute(&mut **pg)
-            .await?;
+            sqlx::query(UPSERT_STATUSES)
+                .bind(s.iter().map(|s| s.wamid).collect::<Vec<_>>())
+                .bind(s.iter().map(|s| s.tenant).collect::<Vec<_>>())
+                .bind(s.iter().map(|s| s.status).collect::<Vec<_>>())
+                .bind(s.iter().map(|s| s.rank).collect::<Vec<_>>())
+                .bind(s.iter().map(|s| s.at).collect::<Vec<_>>())
+                .bind(s.iter().map(|s| s.code).collect::<Vec<_>>())
+                .execute(&mut **pg)
+                .await?;
         }
         Ok(())
     }

@@ -1,18 +1,9 @@
 //! The dispatcher's SQL: claiming due replies, loading the sealed reply and recipient, tenant
 //! holds, and the read views (a reply's state, a tenant's health).
 
-use crate::db::{Arg, Db, DbTx};
+use crate::db::{fetch, Arg, Db, DbTx};
 use serde::Serialize;
 use std::collections::HashMap;
-
-macro_rules! fetch {
-    ($db:expr, $method:ident, $sql:expr $(, $arg:expr)* $(,)?) => {
-        match $db {
-            Db::Postgres(pool) => sqlx::query_as($sql)$(.bind($arg))*.$method(pool).await,
-            Db::Sqlite(pool) => sqlx::query_as($sql)$(.bind($arg))*.$method(pool).await,
-        }
-    };
-}
 
 /// A claimed reply.
 #[derive(Debug, Clone, sqlx::FromRow)]

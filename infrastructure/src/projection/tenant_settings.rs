@@ -9,7 +9,7 @@
 
 use super::sql_projector::{ReadModel, SqlProjector};
 use super::tenant_events_applied;
-use crate::db::{Arg, Db, DbTx};
+use crate::db::{fetch, Arg, Db, DbTx};
 use async_trait::async_trait;
 use lyo_application::event_log::{Position, RecordedEvent, StoreError};
 use lyo_application::projection::Projector;
@@ -188,11 +188,8 @@ impl SqlTenantConfigs {
 
     async fn load(&self, tenant: TenantId) -> Result<Option<TenantConfig>, StoreError> {
         let id = tenant.to_string();
-        let row: Option<Row> = match &self.db {
-            Db::Postgres(pool) => sqlx::query_as(SELECT).bind(&id).fetch_optional(pool).await,
-            Db::Sqlite(pool) => sqlx::query_as(SELECT).bind(&id).fetch_optional(pool).await,
-        }
-        .map_err(crate::event_store::store_error)?;
+        let row: Option<Row> = fetch!(&self.db, fetch_optional, SELECT, &id)
+            .map_err(crate::event_store::store_error)?;
         let Some((json, transaction_id, position)) = row else {
             return Ok(None);
         };

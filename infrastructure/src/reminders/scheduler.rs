@@ -11,7 +11,7 @@
 //! id, changes nothing. The row is marked only if it still carries the claimed reminder id and
 //! is pending, so a move or a cancellation the projector wrote meanwhile wins.
 
-use crate::db::{Arg, Db};
+use crate::db::{fetch, Arg, Db};
 use crate::event_store::EventRepository;
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{AggregateError, CqrsFramework};
@@ -72,7 +72,7 @@ struct Claimed {
 type Row = (String, i64, String, String, String, i64, i64);
 
 /// Claims due rows until `$3` with a statement of its own, on Postgres choosing them with
-/// `FOR UPDATE SKIP LOCKED` (appended by `claim`) so schedulers take different rows. Not by
+/// `FOR UPDATE SKIP LOCKED` (`Db::skip_locked` at `{lock}`) so schedulers take different rows. Not by
 /// locking them in a transaction held open while the conversations are commanded: a
 /// transaction holding an id holds back every projector's read horizon (`SqlEventLog`).
 const CLAIM: &str = "
@@ -151,24 +151,8 @@ impl ReminderScheduler {
         let limit = i64::from(self.config.batch);
         let until = now_ms
             .saturating_add(i64::try_from(self.config.claim_for.as_millis()).unwrap_or(60_000));
-        let rows: Vec<Row> = match &self.db {
-            Db::Postgres(pool) => {
-                sqlx::query_as(&CLAIM.replace("{lock}", " FOR UPDATE SKIP LOCKED"))
-                    .bind(now_ms)
-                    .bind(limit)
-                    .bind(until)
-                    .fetch_all(pool)
-                    .await?
-            }
-            Db::Sqlite(pool) => {
-                sqlx::query_as(&CLAIM.replace("{lock}", ""))
-                    .bind(now_ms)
-                    .bind(limit)
-                    .bind(until)
-                    .fetch_all(pool)
-                    .await?
-            }
-        };
+        let claim = CLAIM.replace("{lock}", self.db.skip_locked());
+        let rows: Vec<Row> = fetch!(&self.db, fetch_all, &claim, now_ms, limit, until)?;
         if rows.is_empty() {
             return Ok((0, 0));
         }
