@@ -273,7 +273,7 @@ fn booking_process(
         Arc::new(process),
         Arc::new(SqlProjector::new(
             db.clone(),
-            CheckpointOnly(BOOKING_PROCESS),
+            CheckpointOnly(lyo_application::booking::NAME),
         )),
     ))
 }
@@ -283,9 +283,6 @@ fn store<A: cqrs_es::Aggregate>(
 ) -> PersistedEventStore<EventRepository, A> {
     PersistedEventStore::new_event_store(repository.clone())
 }
-
-/// The name of the booking process manager's checkpoint and lease.
-pub const BOOKING_PROCESS: &str = lyo_application::booking::NAME;
 
 type Senders = (
     Arc<dyn lyo_application::outbound::ReplySender>,

@@ -9,7 +9,7 @@
 use crate::{call_api, platform, spawn_app, TestDb};
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::EventStore;
-use lyo_api::platform::{Platform, BOOKING_PROCESS};
+use lyo_api::platform::Platform;
 use lyo_domain::conversation::{Conversation, ConversationEvent};
 use lyo_domain::reply::{Reply, ReplyBody};
 use lyo_infrastructure::whatsapp::{sign, SimulatedCustomer, SimulatedDelivery};
@@ -88,7 +88,7 @@ impl Shop {
             .expect("the inbox drains");
         let process = self
             .platform
-            .projector(BOOKING_PROCESS)
+            .projector(lyo_application::booking::NAME)
             .expect("the booking process");
         self.platform
             .runner(process)

@@ -547,7 +547,7 @@ async fn staff_confirm_and_cancel_reach_the_customer(backend: Backend) {
         .len();
     let process = shop
         .platform
-        .projector(lyo_api::platform::BOOKING_PROCESS)
+        .projector(lyo_application::booking::NAME)
         .unwrap();
     process.reset().await.unwrap();
     shop.step().await;
@@ -608,7 +608,7 @@ async fn replaying_the_process_manager_from_the_start_issues_nothing(backend: Ba
 
     let process = shop
         .platform
-        .projector(lyo_api::platform::BOOKING_PROCESS)
+        .projector(lyo_application::booking::NAME)
         .unwrap();
     process.reset().await.unwrap();
     shop.step().await;

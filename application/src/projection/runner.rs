@@ -36,7 +36,7 @@ const LAG_REFRESH: Duration = Duration::from_secs(1);
 /// The lag gauge counts no further: a count of a backlog of hundreds of thousands of events
 /// every second cost the database more than a tenth of a core. `lyo projections status`
 /// counts exactly.
-pub const LAG_CAP: u64 = 10_000;
+const LAG_CAP: u64 = 10_000;
 const ERROR_BACKOFF: Duration = Duration::from_secs(1);
 const HORIZON_RETRY: Duration = Duration::from_millis(5);
 

@@ -29,7 +29,7 @@ pub fn signal() -> &'static Notify {
 
 pub struct OutboundQueueModel;
 
-const CONVERSATION: &str = "Conversation";
+const CONVERSATION: &str = <lyo_domain::conversation::Conversation as cqrs_es::Aggregate>::TYPE;
 
 /// A customer's row takes the latest inbound time and keeps ids it already has.
 macro_rules! customer_conflict {

@@ -102,11 +102,7 @@ pub async fn release(db: &Db, reply_id: &str, due_at_ms: i64) -> Result<(), sqlx
         &[Arg::Text(reply_id.into()), Arg::I64(due_at_ms)],
     )
     .await?;
-    tx.execute(
-        "DELETE FROM outbound_claims WHERE reply_id = $1",
-        &[Arg::Text(reply_id.into())],
-    )
-    .await?;
+    end_claims(&mut tx, &[reply_id]).await?;
     tx.commit().await
 }
 

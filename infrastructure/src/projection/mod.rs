@@ -111,8 +111,9 @@ pub fn pace_of(projector: &str) -> std::time::Duration {
 }
 
 const TENANT: &str = <lyo_domain::tenant::Tenant as cqrs_es::Aggregate>::TYPE;
-const CONVERSATION: &str = "Conversation";
-const APPOINTMENT: &str = "Appointment";
+const CONVERSATION: &str = <lyo_domain::conversation::Conversation as cqrs_es::Aggregate>::TYPE;
+const APPOINTMENT: &str = <lyo_domain::appointment::Appointment as cqrs_es::Aggregate>::TYPE;
+const DELIVERY: &str = <lyo_domain::delivery::Delivery as cqrs_es::Aggregate>::TYPE;
 
 /// The only events a projector is given; `None`: every event. Its log reader passes over the
 /// others in the database (`SqlEventLog::with_only`) instead of sending and parsing them: a
@@ -136,7 +137,7 @@ pub fn events_read_by(projector: &str) -> Option<Selection> {
 pub fn payloads_read_by(projector: &str) -> Option<Selection> {
     match projector {
         lyo_application::projection::event_counts::NAME => Some(Selection::of(&[])),
-        crate::outbound::OUTBOUND_QUEUE => Some(Selection::of(&[CONVERSATION, "Delivery"])),
+        crate::outbound::OUTBOUND_QUEUE => Some(Selection::of(&[CONVERSATION, DELIVERY])),
         _ => None,
     }
 }
