@@ -23,11 +23,11 @@ use uuid::Uuid;
 pub struct SqlEventLog {
     db: Db,
     signal: AppendSignal,
-    /// The read statement: all payloads, or only those of some events.
+    /// The read statement: all payloads, or only those of some events; when `bounded`, of
+    /// some events only, up to the last readable event, whatever it is (`read_batch`).
     read: String,
-    /// Set when the log returns only some events: the statement that reads them up to the
-    /// last readable event, whatever it is (`read_batch`).
-    only: Option<String>,
+    /// Whether the log returns only some events (`with_only`).
+    bounded: bool,
     /// Appends of which aggregate types wake a reader at once; `None`: all.
     wakes: Option<Vec<String>>,
 }
@@ -166,7 +166,7 @@ impl SqlEventLog {
             db,
             signal,
             read,
-            only: None,
+            bounded: false,
             wakes: None,
         }
     }
@@ -175,7 +175,8 @@ impl SqlEventLog {
     /// (`read_batch` moves past them), not read.
     pub fn with_only(&self, selection: Selection) -> Self {
         Self {
-            only: Some(rows_of(&self.read, selection)),
+            read: rows_of(&self.read, selection),
+            bounded: true,
             ..self.clone()
         }
     }
@@ -185,7 +186,6 @@ impl SqlEventLog {
     pub fn with_payloads_of(&self, payloads: Selection) -> Self {
         Self {
             read: only_of(&self.read, payloads),
-            only: self.only.as_deref().map(|only| only_of(only, payloads)),
             ..self.clone()
         }
     }
@@ -277,9 +277,10 @@ impl EventLog for SqlEventLog {
         after: Position,
         limit: u32,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        match &self.only {
-            None => self.fetch(&self.read, after, limit, None).await,
-            Some(_) => Ok(self.read_batch(after, limit).await?.0),
+        if self.bounded {
+            Ok(self.read_batch(after, limit).await?.0)
+        } else {
+            self.fetch(&self.read, after, limit, None).await
         }
     }
 
@@ -291,11 +292,11 @@ impl EventLog for SqlEventLog {
         if limit == 0 {
             return Ok((Vec::new(), after));
         }
-        let Some(only) = &self.only else {
+        if !self.bounded {
             let events = self.fetch(&self.read, after, limit, None).await?;
             let to = events.last().map_or(after, |e| e.at);
             return Ok((events, to));
-        };
+        }
         let last: Option<(i64, i64)> = match &self.db {
             Db::Postgres(pool) => sqlx::query_as(PG_LAST).fetch_optional(pool).await,
             Db::Sqlite(pool) => sqlx::query_as(SQLITE_LAST).fetch_optional(pool).await,
@@ -308,7 +309,7 @@ impl EventLog for SqlEventLog {
         let Some(last) = last.filter(|last| *last > after) else {
             return Ok((Vec::new(), after));
         };
-        let events = self.fetch(only, after, limit, Some(last)).await?;
+        let events = self.fetch(&self.read, after, limit, Some(last)).await?;
         // A full batch may stop short of `last`; otherwise everything up to it was read.
         let to = match events.last() {
             Some(event) if events.len() >= limit as usize => event.at,
@@ -403,6 +404,12 @@ mod tests {
             assert!(rows.contains("   AND (aggregate_type IN ('Tenant') OR event_type IN ('A'))\n"));
             assert!(!rows.contains("pg_snapshot_xmin"));
             assert!(rows.contains("<= ($4::text::xid8, $5)") || rows.contains("position <= $3"));
+            // Both filters compose, in either order.
+            let both = only_of(&rows, tenant(&[]));
+            assert!(
+                both.contains("THEN payload ELSE 'null'") && both.contains("event_type IN ('A')")
+            );
+            assert_eq!(rows_of(&only_of(read, tenant(&[])), tenant(&["A"])), both);
         }
     }
 }
