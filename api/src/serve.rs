@@ -38,15 +38,15 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         let runner = platform.runner(projector.clone());
         tasks.push(tokio::spawn(runner.run(workers.child_token())));
     }
+    let dispatcher = (platform.settings.outbound.workers > 0).then(|| platform.dispatcher());
+    // The inbox workers hand the replies they queue straight to the dispatcher (Postgres).
+    let handoff = dispatcher.as_ref().and_then(|d| d.handoff());
     for _ in 0..platform.settings.ingress_workers {
-        tasks.push(tokio::spawn(
-            platform.inbox_worker().run(workers.child_token()),
-        ));
+        let worker = platform.inbox_worker().with_handoff(handoff.clone());
+        tasks.push(tokio::spawn(worker.run(workers.child_token())));
     }
-    if platform.settings.outbound.workers > 0 {
-        tasks.push(tokio::spawn(
-            platform.dispatcher().run(workers.child_token()),
-        ));
+    if let Some(dispatcher) = dispatcher {
+        tasks.push(tokio::spawn(dispatcher.run(workers.child_token())));
     }
     if !platform.settings.reminder_interval.is_zero() {
         tasks.push(tokio::spawn(

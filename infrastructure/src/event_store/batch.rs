@@ -32,6 +32,10 @@ impl SealedBatch {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    pub fn events(&self) -> &[SerializedEvent] {
+        &self.0
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -23,6 +23,7 @@ pub use decide::{decide, Inbound, Rejected};
 use crate::db::{fetch, Db, DbTx};
 use crate::event_store::{AppendError, EventRepository, SealedBatch, StreamPosition};
 use crate::identity::SqlSubjectDirectory;
+use crate::outbound::Handoff;
 use crate::pii::MasterKey;
 use crate::projection::SqlTenantDirectory;
 use cqrs_es::persist::{PersistenceError, SerializedEvent};
@@ -99,6 +100,8 @@ pub struct InboxWorker {
     limits: Mutex<RateLimits>,
     conversations: Mutex<ConversationCache>,
     signal: Arc<Notify>,
+    /// Where the replies of a batch go once committed (Postgres; see [`Handoff`]).
+    handoff: Option<Handoff>,
 }
 
 use crate::now_ms;
@@ -143,7 +146,16 @@ impl InboxWorker {
             limits: Mutex::new(RateLimits::default()),
             conversations: Mutex::new(ConversationCache::default()),
             signal,
+            handoff: None,
         }
+    }
+
+    /// Queues and claims the replies of each batch in its transaction and hands them to this
+    /// process's dispatcher ([`Handoff`]); without it, the outbound projector queues them and
+    /// the dispatcher claims them.
+    pub fn with_handoff(mut self, handoff: Option<Handoff>) -> Self {
+        self.handoff = handoff;
+        self
     }
 
     /// Runs until `cancel`, waking when the inbox stores something (or every second).
@@ -282,20 +294,34 @@ impl InboxWorker {
             touched,
         } = decided;
         let appended = sealed.len();
+        // The rows of the queue are written after the events they come from.
+        let events = self.handoff.as_ref().map(|_| sealed.events().to_vec());
         let result = async {
             let mut tx = self.db.begin().await?;
             self.repository
                 .insert_sealed::<Conversation>(&mut tx, sealed)
                 .await?;
+            let handed = match (&self.handoff, &mut tx, &events) {
+                (Some(handoff), DbTx::Postgres(pg), Some(events)) => {
+                    handoff.queue(pg, events).await?
+                }
+                _ => None,
+            };
             finish_rows(&mut tx, &plan.done, &plan.later).await?;
             tx.commit().await?;
-            Ok::<_, IngressError>(())
+            Ok::<_, IngressError>(handed)
         }
         .await;
-        if let Err(error) = result {
-            self.forget(&touched);
-            self.release(&rows).await;
-            return Err(error);
+        let handed = match result {
+            Ok(handed) => handed,
+            Err(error) => {
+                self.forget(&touched);
+                self.release(&rows).await;
+                return Err(error);
+            }
+        };
+        if let (Some(handoff), Some(handed)) = (&self.handoff, handed) {
+            handoff.hand(&self.db, handed).await;
         }
         self.repository
             .appended(Conversation::TYPE, appended, started);

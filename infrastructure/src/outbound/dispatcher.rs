@@ -12,6 +12,7 @@
 //! send and the recording of its outcome; its claim then expires and another attempt is made.
 
 use super::accounts::Accounts;
+use super::handoff::{Handed, Handoff};
 use super::outcome::no_template;
 use super::store::{self, Claimed};
 use super::throttle::Throttle;
@@ -29,6 +30,7 @@ use lyo_domain::reply::ReplyBody;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -65,6 +67,9 @@ pub enum DispatchError {
 }
 
 pub(super) struct Inner {
+    /// Replies the inbox workers of this process claimed and handed over (Postgres), taken by
+    /// [`Dispatcher::run`].
+    handed: std::sync::Mutex<Option<mpsc::Receiver<Handed>>>,
     pub(super) db: Db,
     pub(super) repository: EventRepository,
     pub(super) deliveries: PersistedEventStore<EventRepository, Delivery>,
@@ -115,6 +120,22 @@ pub(super) struct Prefetched {
     claimed_until: i64,
 }
 
+impl Prefetched {
+    /// What the inbox worker knows of replies it has just queued: no `Delivery` event yet.
+    pub(super) fn handed(
+        payloads: HashMap<(String, i64), serde_json::Value>,
+        customers: HashMap<String, store::CustomerRow>,
+        claimed_until: i64,
+    ) -> Self {
+        Prefetched {
+            deliveries: HashMap::new(),
+            payloads,
+            customers,
+            claimed_until,
+        }
+    }
+}
+
 impl Dispatcher {
     pub fn new(
         db: Db,
@@ -132,12 +153,26 @@ impl Dispatcher {
                     config.recipient_gap,
                     config.breaker_failures,
                 ),
+                handed: std::sync::Mutex::new(None),
                 db,
                 repository,
                 sender,
                 config,
             }),
         }
+    }
+
+    /// On Postgres, where the inbox worker can claim the replies it queues: the handoff its
+    /// workers use to give them to this dispatcher ([`super::Handoff`]), taken by [`Self::run`].
+    pub fn handoff(&self) -> Option<Handoff> {
+        let Db::Postgres(_) = self.inner.db else {
+            return None;
+        };
+        let config = &self.inner.config;
+        let (handoff, receiver) = Handoff::channel(config.owner.clone(), config.claim_for);
+        let mut handed = self.inner.handed.lock().ok()?;
+        *handed = Some(receiver);
+        Some(handoff)
     }
 
     /// Runs the workers and the sweeper until `cancel`; each worker finishes the reply in hand.
@@ -153,6 +188,14 @@ impl Dispatcher {
         tasks.push(tokio::spawn(async move {
             sweeper.sweep_loop(sweep_cancel).await
         }));
+        let handed = self.inner.handed.lock().ok().and_then(|mut h| h.take());
+        if let Some(handed) = handed {
+            let taker = self.clone();
+            let cancel = cancel.clone();
+            tasks.push(tokio::spawn(async move {
+                taker.take_handed(handed, cancel).await
+            }));
+        }
         for task in tasks {
             if let Err(error) = task.await {
                 tracing::error!(%error, "a dispatcher task panicked");
@@ -212,12 +255,49 @@ impl Dispatcher {
                 return Err(error);
             }
         };
+        self.send_batch(&claimed, prefetched).await;
+        Ok(claimed.len())
+    }
+
+    /// Sends the batches the inbox workers hand over, up to `workers` at once, until `cancel`;
+    /// then gives back the claims of those not started.
+    async fn take_handed(&self, mut handed: mpsc::Receiver<Handed>, cancel: CancellationToken) {
+        let most = usize::try_from(self.inner.config.workers.max(1)).unwrap_or(1);
+        let mut sending = JoinSet::new();
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                Some(_) = sending.join_next(), if !sending.is_empty() => {}
+                next = handed.recv(), if sending.len() < most => {
+                    let Some(batch) = next else { break };
+                    let worker = self.clone();
+                    sending.spawn(async move {
+                        worker.send_batch(&batch.claimed, batch.prefetched).await;
+                        if batch.left {
+                            // The customer's next reply may be claimable now.
+                            super::queue::signal().notify_one();
+                        }
+                    });
+                }
+            }
+        }
+        handed.close();
+        while let Some(batch) = handed.recv().await {
+            for row in &batch.claimed {
+                self.give_back(row).await;
+            }
+        }
+        while sending.join_next().await.is_some() {}
+    }
+
+    /// Sends a claimed batch whose needs are loaded and records the outcomes.
+    async fn send_batch(&self, claimed: &[Claimed], prefetched: Prefetched) {
         // Each reply in its own task, so that sends in flight keep being driven (their
         // timeouts, their pacing) while finished ones are recorded.
         let prefetched = Arc::new(prefetched);
         let mut handling = JoinSet::new();
         let mut rows = HashMap::new();
-        for row in &claimed {
+        for row in claimed {
             let (worker, task_row, prefetched) = (self.clone(), row.clone(), prefetched.clone());
             let task = handling.spawn(async move {
                 let result = worker.handle(&task_row, &prefetched).await;
@@ -261,7 +341,6 @@ impl Dispatcher {
             }
             self.record_accepted(accepted).await;
         }
-        Ok(claimed.len())
     }
 
     /// Releases a claim after an error, to be tried again a second later.

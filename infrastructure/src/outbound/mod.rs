@@ -9,6 +9,7 @@
 
 mod accounts;
 mod dispatcher;
+mod handoff;
 mod opening;
 mod outcome;
 mod queue;
@@ -18,4 +19,5 @@ mod throttle;
 
 pub use accounts::{Account, AccountError, Accounts};
 pub use dispatcher::{now_ms, DispatchError, Dispatcher, DispatcherConfig};
+pub use handoff::{Handed, Handoff};
 pub use queue::{apply_delivery, signal, status_rank, OutboundQueueModel, NAME as OUTBOUND_QUEUE};

@@ -9,10 +9,12 @@
 
 use crate::db::{Arg, DbTx};
 use async_trait::async_trait;
+use cqrs_es::persist::SerializedEvent;
 use lyo_application::event_log::RecordedEvent;
 use lyo_domain::delivery::{Delivery, DeliveryEvent};
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use tokio::sync::Notify;
 
 use crate::projection::ReadModel;
@@ -27,7 +29,11 @@ pub fn signal() -> &'static Notify {
     SIGNAL.get_or_init(Notify::new)
 }
 
-pub struct OutboundQueueModel;
+#[derive(Default)]
+pub struct OutboundQueueModel {
+    /// The last write queued a reply (not one the inbox worker had queued and handed over).
+    queued: std::sync::atomic::AtomicBool,
+}
 
 const CONVERSATION: &str = <lyo_domain::conversation::Conversation as cqrs_es::Aggregate>::TYPE;
 
@@ -108,15 +114,69 @@ impl ReadModel for OutboundQueueModel {
         ]
     }
 
-    fn committed(&self, events: &[RecordedEvent]) {
-        if events.iter().any(|e| e.event_type == "ReplyQueued") {
+    fn committed(&self, _: &[RecordedEvent]) {
+        if self.queued.swap(false, Ordering::Relaxed) {
             signal().notify_one();
         }
     }
 
     async fn write(&self, tx: &mut DbTx, events: &[RecordedEvent]) -> Result<(), sqlx::Error> {
-        Batch::of(events)?.write(tx).await
+        let queued = Batch::of(events)?.write(tx).await?;
+        self.queued.store(queued, Ordering::Relaxed);
+        Ok(())
     }
+}
+
+/// What the queue reads of an event: a stored one (the projector), or one the inbox worker has
+/// just inserted in its own transaction ([`write_queued`]).
+struct Event<'a> {
+    tenant: &'a str,
+    aggregate_type: &'a str,
+    aggregate_id: &'a str,
+    sequence: i64,
+    event_type: &'a str,
+    payload: &'a Value,
+    /// When it was recorded (ms); only the SQLite path and `Delivery` events use it (Postgres
+    /// reads a reply's queue time from the stored event).
+    at_ms: i64,
+}
+
+impl<'a> From<&'a RecordedEvent> for Event<'a> {
+    fn from(e: &'a RecordedEvent) -> Self {
+        Event {
+            tenant: &e.tenant_id,
+            aggregate_type: &e.aggregate_type,
+            aggregate_id: &e.aggregate_id,
+            sequence: e.sequence,
+            event_type: &e.event_type,
+            payload: &e.payload,
+            at_ms: e.recorded_at_micros / 1000,
+        }
+    }
+}
+
+/// The queue rows of conversation events the caller has just inserted in `pg` (not committed
+/// yet): the same rows the projector writes when it reaches them, which then changes nothing.
+/// Returns the ids of the replies queued.
+pub(super) async fn write_queued<'a>(
+    pg: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    events: &'a [SerializedEvent],
+) -> Result<Vec<&'a str>, sqlx::Error> {
+    let events = events.iter().filter_map(|e| {
+        let tenant = e.metadata.get("tenant_id").and_then(Value::as_str)?;
+        Some(Event {
+            tenant,
+            aggregate_type: &e.aggregate_type,
+            aggregate_id: &e.aggregate_id,
+            sequence: i64::try_from(e.sequence).ok()?,
+            event_type: &e.event_type,
+            payload: &e.payload,
+            at_ms: 0,
+        })
+    });
+    let batch = Batch::from_events(events)?;
+    batch.write_rows_pg(pg).await?;
+    Ok(batch.replies.iter().map(|r| r.reply_id).collect())
 }
 
 /// What a batch of events changes, gathered so that each kind of row is written once per
@@ -132,7 +192,7 @@ struct Batch<'a> {
     replies: Vec<QueuedReply<'a>>,
     /// One per wamid: the batch's statuses folded as the upsert would fold them one by one.
     statuses: Vec<Status<'a>>,
-    deliveries: Vec<(&'a RecordedEvent, DeliveryEvent)>,
+    deliveries: Vec<(Event<'a>, DeliveryEvent)>,
 }
 
 #[derive(Default)]
@@ -153,8 +213,8 @@ struct Status<'a> {
 }
 
 impl<'a> Status<'a> {
-    fn of(event: &'a RecordedEvent) -> Result<Self, sqlx::Error> {
-        let body = event.payload.get(&event.event_type);
+    fn of(event: &Event<'a>) -> Result<Self, sqlx::Error> {
+        let body = event.payload.get(event.event_type);
         let report = body.ok_or_else(|| malformed("MessageStatusChanged"))?;
         let field = |name: &str| report.get(name).and_then(Value::as_str).unwrap_or("");
         let status = field("status");
@@ -164,7 +224,7 @@ impl<'a> Status<'a> {
             .and_then(|codes| codes.iter().find_map(Value::as_i64));
         Ok(Status {
             wamid: field("message_id"),
-            tenant: &event.tenant_id,
+            tenant: event.tenant,
             status,
             rank: status_rank(status),
             at: report.get("at").and_then(Value::as_i64).unwrap_or(0),
@@ -189,16 +249,20 @@ struct QueuedReply<'a> {
 
 impl<'a> Batch<'a> {
     fn of(events: &'a [RecordedEvent]) -> Result<Self, sqlx::Error> {
+        Self::from_events(events.iter().map(Event::from))
+    }
+
+    fn from_events(events: impl Iterator<Item = Event<'a>>) -> Result<Self, sqlx::Error> {
         let mut batch = Batch::default();
         let mut statuses: HashMap<&str, usize> = HashMap::new();
         for event in events {
-            let subject = event.aggregate_id.as_str();
-            let body = event.payload.get(&event.event_type);
-            match (event.aggregate_type.as_str(), event.event_type.as_str()) {
+            let subject = event.aggregate_id;
+            let body = event.payload.get(event.event_type);
+            match (event.aggregate_type, event.event_type) {
                 (CONVERSATION, "MessageReceived") => {
                     let message = body.ok_or_else(|| malformed("MessageReceived"))?;
                     let customer = batch.customers.entry(subject).or_default();
-                    customer.tenant = &event.tenant_id;
+                    customer.tenant = event.tenant;
                     let sent_at = message.get("sent_at").and_then(Value::as_i64).unwrap_or(0);
                     customer.sent_at = customer.sent_at.max(sent_at);
                     let ids = message.get("customer");
@@ -212,9 +276,7 @@ impl<'a> Batch<'a> {
                 (CONVERSATION, "MessageRead") => {
                     let language = body.and_then(|b| b.get("language")).and_then(Value::as_str);
                     if let Some(language) = language {
-                        batch
-                            .languages
-                            .insert(subject, (&event.tenant_id, language));
+                        batch.languages.insert(subject, (event.tenant, language));
                     }
                 }
                 (CONVERSATION, "ReplyQueued") => {
@@ -224,15 +286,15 @@ impl<'a> Batch<'a> {
                         .ok_or_else(|| malformed("ReplyQueued"))?;
                     batch.replies.push(QueuedReply {
                         reply_id,
-                        tenant: &event.tenant_id,
+                        tenant: event.tenant,
                         subject,
                         sequence: event.sequence,
                         language: batch.languages.get(subject).map(|(_, l)| *l),
-                        at_ms: event.recorded_at_micros / 1000,
+                        at_ms: event.at_ms,
                     });
                 }
                 (CONVERSATION, "MessageStatusChanged") => {
-                    let status = Status::of(event)?;
+                    let status = Status::of(&event)?;
                     match statuses.get(status.wamid) {
                         Some(&i) if batch.statuses[i].replaced_by(&status) => {
                             batch.statuses[i] = status
@@ -245,9 +307,8 @@ impl<'a> Batch<'a> {
                     }
                 }
                 (t, _) if t == <Delivery as cqrs_es::Aggregate>::TYPE => {
-                    batch
-                        .deliveries
-                        .push((event, decode_delivery(&event.payload)?));
+                    let decoded = decode_delivery(event.payload)?;
+                    batch.deliveries.push((event, decoded));
                 }
                 _ => {}
             }
@@ -255,47 +316,59 @@ impl<'a> Batch<'a> {
         Ok(batch)
     }
 
-    async fn write(self, tx: &mut DbTx) -> Result<(), sqlx::Error> {
-        match tx {
+    /// Writes the batch; whether it queued a reply that was not in the queue yet.
+    async fn write(self, tx: &mut DbTx) -> Result<bool, sqlx::Error> {
+        let queued = match tx {
             DbTx::Postgres(pg) => self.write_rows_pg(pg).await?,
             DbTx::Sqlite(_) => self.write_rows_one_by_one(tx).await?,
-        }
+        };
         // A reply's last event of the batch, when it is an acceptance, joins one statement;
         // every other event is applied on its own, in order, before it.
         let last: HashMap<&str, i64> = self
             .deliveries
             .iter()
-            .map(|(e, _)| (e.aggregate_id.as_str(), e.sequence))
+            .map(|(e, _)| (e.aggregate_id, e.sequence))
             .collect();
         let mut accepted = Vec::new();
         for (event, decoded) in &self.deliveries {
-            let is_last = last.get(event.aggregate_id.as_str()) == Some(&event.sequence);
+            let is_last = last.get(event.aggregate_id) == Some(&event.sequence);
             if is_last && matches!(decoded, DeliveryEvent::ReplyAccepted { .. }) {
-                accepted.push((event.aggregate_id.as_str(), event.sequence, decoded.clone()));
+                accepted.push((event.aggregate_id, event.sequence, decoded.clone()));
             } else {
-                let at_ms = event.recorded_at_micros / 1000;
-                apply_delivery(tx, &event.aggregate_id, event.sequence, decoded, at_ms).await?;
+                apply_delivery(tx, event.aggregate_id, event.sequence, decoded, event.at_ms)
+                    .await?;
             }
         }
-        accept_many(tx, &accepted).await
+        accept_many(tx, &accepted).await?;
+        Ok(queued)
     }
 
-    /// Replies, customers, languages and statuses, one statement each.
+    /// Replies, customers, languages and statuses, one statement each; whether a reply was
+    /// new.
     async fn write_rows_pg(
         &self,
         pg: &mut sqlx::Transaction<'static, sqlx::Postgres>,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<bool, sqlx::Error> {
+        let mut queued = 0;
         if !self.replies.is_empty() {
             let r = &self.replies;
-            sqlx::query(
+            // The queue time is read from the stored event (the inbox worker writes these rows
+            // in the transaction that inserts the events, before it knows their time), in
+            // the event log's microseconds, so both writers arrive at the same row.
+            queued = sqlx::query(
                 "INSERT INTO outbound_replies (reply_id, tenant_id, subject_id, event_sequence,
                                               language, queued_at_ms, due_at_ms)
                  SELECT u.reply_id, u.tenant_id, u.subject_id, u.sequence,
                         coalesce(u.language, (SELECT language FROM outbound_customers c
                                                WHERE c.subject_id = u.subject_id)),
-                        u.at, u.at
-                   FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[],
-                               $6::bigint[]) AS u(reply_id, tenant_id, subject_id, sequence, language, at)
+                        e.at, e.at
+                   FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[])
+                        AS u(reply_id, tenant_id, subject_id, sequence, language)
+                  CROSS JOIN LATERAL (
+                        SELECT (extract(epoch FROM recorded_at) * 1000000)::bigint / 1000 AS at
+                          FROM events
+                         WHERE aggregate_type = $6 AND aggregate_id = u.subject_id
+                           AND sequence = u.sequence LIMIT 1) e
                  ON CONFLICT (reply_id) DO NOTHING",
             )
             .bind(r.iter().map(|q| q.reply_id).collect::<Vec<_>>())
@@ -303,12 +376,17 @@ impl<'a> Batch<'a> {
             .bind(r.iter().map(|q| q.subject).collect::<Vec<_>>())
             .bind(r.iter().map(|q| q.sequence).collect::<Vec<_>>())
             .bind(r.iter().map(|q| q.language).collect::<Vec<_>>())
-            .bind(r.iter().map(|q| q.at_ms).collect::<Vec<_>>())
+            .bind(CONVERSATION)
             .execute(&mut **pg)
-            .await?;
+            .await?
+            .rows_affected();
         }
         if !self.customers.is_empty() {
-            let c: Vec<(&&str, &Customer)> = self.customers.iter().collect();
+            // Rows in key order, here and below: the inbox worker writes the same rows in its
+            // transaction (`write_queued`), and two writers that lock in one order cannot
+            // deadlock.
+            let mut c: Vec<(&&str, &Customer)> = self.customers.iter().collect();
+            c.sort_unstable_by_key(|(subject, _)| **subject);
             sqlx::query(UPSERT_CUSTOMERS)
                 .bind(c.iter().map(|(s, _)| **s).collect::<Vec<_>>())
                 .bind(c.iter().map(|(_, c)| c.tenant).collect::<Vec<_>>())
@@ -327,7 +405,8 @@ impl<'a> Batch<'a> {
                 .await?;
         }
         if !self.languages.is_empty() {
-            let l: Vec<(&&str, &(&str, &str))> = self.languages.iter().collect();
+            let mut l: Vec<(&&str, &(&str, &str))> = self.languages.iter().collect();
+            l.sort_unstable_by_key(|(subject, _)| **subject);
             sqlx::query(
                 "INSERT INTO outbound_customers (subject_id, tenant_id, language)
                  SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
@@ -340,7 +419,8 @@ impl<'a> Batch<'a> {
             .await?;
         }
         if !self.statuses.is_empty() {
-            let s = &self.statuses;
+            let mut s: Vec<&Status> = self.statuses.iter().collect();
+            s.sort_unstable_by_key(|status| status.wamid);
             sqlx::query(UPSERT_STATUSES)
                 .bind(s.iter().map(|s| s.wamid).collect::<Vec<_>>())
                 .bind(s.iter().map(|s| s.tenant).collect::<Vec<_>>())
@@ -351,12 +431,13 @@ impl<'a> Batch<'a> {
                 .execute(&mut **pg)
                 .await?;
         }
-        Ok(())
+        Ok(queued > 0)
     }
 
     /// The same rows with one statement per row (SQLite: no round trips to save).
-    async fn write_rows_one_by_one(&self, tx: &mut DbTx) -> Result<(), sqlx::Error> {
+    async fn write_rows_one_by_one(&self, tx: &mut DbTx) -> Result<bool, sqlx::Error> {
         let text = |value: Option<&str>| value.map_or(Arg::Null, |v| Arg::Text(v.to_string()));
+        let mut queued = 0;
         for reply in &self.replies {
             let args = [
                 Arg::Text(reply.reply_id.to_string()),
@@ -366,7 +447,7 @@ impl<'a> Batch<'a> {
                 text(reply.language),
                 Arg::I64(reply.at_ms),
             ];
-            tx.execute(INSERT_REPLY, &args).await?;
+            queued += tx.execute(INSERT_REPLY, &args).await?;
         }
         for (subject, customer) in &self.customers {
             let args = [
@@ -397,7 +478,7 @@ impl<'a> Batch<'a> {
             ];
             tx.execute(UPSERT_STATUS, &args).await?;
         }
-        Ok(())
+        Ok(queued > 0)
     }
 }
 

@@ -43,7 +43,7 @@ pub fn all_projectors(
         )),
         Arc::new(SqlProjector::new(
             db.clone(),
-            crate::outbound::OutboundQueueModel,
+            crate::outbound::OutboundQueueModel::default(),
         )),
     ]
 }

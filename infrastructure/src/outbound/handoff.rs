@@ -1,0 +1,137 @@
+//! Replies handed over (ADR 0010), on Postgres: the inbox worker writes the queue rows of the
+//! replies it decides in the transaction that appends them, claims them there for this
+//! process's dispatcher, and after the commit hands them over in memory with what the
+//! dispatcher would otherwise read (the sealed reply, the customer). The projector pass and
+//! the dispatcher's claim are then off the path from a customer's message to the reply.
+//!
+//! A reply that is not claimed there (the customer's earlier reply is still pending, the
+//! tenant is on hold) or not handed over (the dispatcher stopped, its queue is full) is claimed
+//! like any other. A handed-over claim of a process that dies expires like any other.
+
+use super::dispatcher::Prefetched;
+use super::queue::{signal, write_queued};
+use super::store::{self, Claimed, CustomerRow};
+use crate::db::Db;
+use crate::now_ms;
+use cqrs_es::persist::SerializedEvent;
+use lyo_application::outbound::policy::millis;
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Batches waiting for the dispatcher; beyond this the inbox worker ends its claims instead.
+const WAITING: usize = 64;
+
+/// The inbox worker's side: writes, claims, and hands over. Cheap to clone.
+#[derive(Clone)]
+pub struct Handoff {
+    sender: mpsc::Sender<Handed>,
+    owner: String,
+    claim_for: Duration,
+}
+
+/// Replies claimed in the inbox worker's transaction, for the dispatcher once it committed.
+pub struct Handed {
+    pub(super) claimed: Vec<Claimed>,
+    pub(super) prefetched: Prefetched,
+    /// Some replies of the batch were left to the dispatcher's own claim.
+    pub(super) left: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct ClaimedRow {
+    #[sqlx(flatten)]
+    claimed: Claimed,
+    #[sqlx(flatten)]
+    customer: CustomerRow,
+}
+
+impl Handoff {
+    pub(super) fn channel(owner: String, claim_for: Duration) -> (Self, mpsc::Receiver<Handed>) {
+        let (sender, receiver) = mpsc::channel(WAITING);
+        let handoff = Handoff {
+            sender,
+            owner,
+            claim_for,
+        };
+        (handoff, receiver)
+    }
+
+    /// Writes the queue rows of `events`, which the caller has just inserted in `pg`, and
+    /// claims their replies; `None` when they queued no reply. Nothing is claimed unless the
+    /// transaction commits; then pass the result to [`Self::hand`].
+    pub async fn queue(
+        &self,
+        pg: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+        events: &[SerializedEvent],
+    ) -> Result<Option<Handed>, sqlx::Error> {
+        let replies = write_queued(pg, events).await?;
+        if replies.is_empty() {
+            return Ok(None);
+        }
+        let now = now_ms();
+        let claimed_until = now.saturating_add(millis(self.claim_for));
+        let rows: Vec<ClaimedRow> =
+            sqlx::query_as("SELECT * FROM lyo_claim_queued($1, $2, $3, $4)")
+                .bind(&replies)
+                .bind(claimed_until)
+                .bind(&self.owner)
+                .bind(now)
+                .fetch_all(&mut **pg)
+                .await?;
+        let left = rows.len() < replies.len();
+        let mut payloads = HashMap::with_capacity(rows.len());
+        let mut customers = HashMap::with_capacity(rows.len());
+        let mut claimed = Vec::with_capacity(rows.len());
+        for ClaimedRow {
+            claimed: row,
+            customer,
+        } in rows
+        {
+            let key = (row.subject_id.clone(), row.event_sequence);
+            let event = events.iter().find(|e| {
+                e.aggregate_id == row.subject_id
+                    && i64::try_from(e.sequence).ok() == Some(row.event_sequence)
+            });
+            if let Some(event) = event {
+                payloads.insert(key, event.payload.clone());
+            }
+            customers.insert(row.subject_id.clone(), customer);
+            claimed.push(row);
+        }
+        Ok(Some(Handed {
+            claimed,
+            prefetched: Prefetched::handed(payloads, customers, claimed_until),
+            left,
+        }))
+    }
+
+    /// Hands committed claims to the dispatcher. When it cannot take them, the claims end at
+    /// once and its workers are woken to claim the replies themselves.
+    pub async fn hand(&self, db: &Db, handed: Handed) {
+        if handed.claimed.is_empty() {
+            if handed.left {
+                signal().notify_one();
+            }
+            return;
+        }
+        let Err(refused) = self.sender.try_send(handed) else {
+            return;
+        };
+        let handed = match refused {
+            mpsc::error::TrySendError::Full(h) | mpsc::error::TrySendError::Closed(h) => h,
+        };
+        let ids: Vec<&str> = handed.claimed.iter().map(|c| c.reply_id.as_str()).collect();
+        let ended = async {
+            let mut tx = db.begin().await?;
+            store::end_claims(&mut tx, &ids).await?;
+            tx.commit().await
+        }
+        .await;
+        if let Err(error) = ended {
+            // They expire by themselves.
+            tracing::warn!(%error, "cannot end the claims of replies not handed over");
+        }
+        signal().notify_one();
+    }
+}
