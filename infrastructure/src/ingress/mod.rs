@@ -295,13 +295,13 @@ impl InboxWorker {
         } = decided;
         let appended = sealed.len();
         // The rows of the queue are written after the events they come from.
-        let events = self.handoff.as_ref().map(|_| sealed.events().to_vec());
+        let answered = self.handoff.as_ref().map(|h| h.answered(sealed.events()));
         let result = async {
             let mut tx = self.db.begin().await?;
             self.repository
                 .insert_sealed::<Conversation>(&mut tx, sealed)
                 .await?;
-            let handed = match (&self.handoff, &mut tx, &events) {
+            let handed = match (&self.handoff, &mut tx, &answered) {
                 (Some(handoff), DbTx::Postgres(pg), Some(events)) => {
                     handoff.queue(pg, events).await?
                 }

@@ -9,7 +9,7 @@
 //! like any other. A handed-over claim of a process that dies expires like any other.
 
 use super::dispatcher::Prefetched;
-use super::queue::{signal, write_queued};
+use super::queue::{answered, signal, write_queued};
 use super::store::{self, Claimed, CustomerRow};
 use crate::db::Db;
 use crate::now_ms;
@@ -57,14 +57,23 @@ impl Handoff {
         (handoff, receiver)
     }
 
-    /// Writes the queue rows of `events`, which the caller has just inserted in `pg`, and
-    /// claims their replies; `None` when they queued no reply. Nothing is claimed unless the
-    /// transaction commits; then pass the result to [`Self::hand`].
+    /// The events of `batch` that [`Self::queue`] needs: those of the conversations that
+    /// queued a reply (none: nothing to do).
+    pub fn answered(&self, batch: &[SerializedEvent]) -> Vec<SerializedEvent> {
+        answered(batch)
+    }
+
+    /// Writes the queue rows of `events` ([`Self::answered`]), which the caller has just
+    /// inserted in `pg`, and claims their replies; `None` when they queued no reply. Nothing
+    /// is claimed unless the transaction commits; then pass the result to [`Self::hand`].
     pub async fn queue(
         &self,
         pg: &mut sqlx::Transaction<'static, sqlx::Postgres>,
         events: &[SerializedEvent],
     ) -> Result<Option<Handed>, sqlx::Error> {
+        if events.is_empty() {
+            return Ok(None);
+        }
         let replies = write_queued(pg, events).await?;
         if replies.is_empty() {
             return Ok(None);

@@ -155,6 +155,22 @@ impl<'a> From<&'a RecordedEvent> for Event<'a> {
     }
 }
 
+/// The events of the conversations among `events` that queued a reply: what
+/// [`write_queued`] needs (the other conversations are left to the projector, so that a batch
+/// without replies costs nothing more).
+pub(super) fn answered(events: &[SerializedEvent]) -> Vec<SerializedEvent> {
+    let answered: std::collections::HashSet<&str> = events
+        .iter()
+        .filter(|e| e.aggregate_type == CONVERSATION && e.event_type == "ReplyQueued")
+        .map(|e| e.aggregate_id.as_str())
+        .collect();
+    events
+        .iter()
+        .filter(|e| answered.contains(e.aggregate_id.as_str()))
+        .cloned()
+        .collect()
+}
+
 /// The queue rows of conversation events the caller has just inserted in `pg` (not committed
 /// yet): the same rows the projector writes when it reaches them, which then changes nothing.
 /// Returns the ids of the replies queued.
