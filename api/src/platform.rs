@@ -156,8 +156,8 @@ impl Platform {
         if let Some(payloads) = lyo_infrastructure::projection::payloads_read_by(name) {
             log = log.with_payloads_of(payloads);
         }
-        if let Some(types) = lyo_infrastructure::projection::woken_by(name) {
-            log = log.with_wakes_for(types);
+        if let Some(events) = lyo_infrastructure::projection::woken_by(name) {
+            log = log.with_wakes_for(events);
         }
         let log: Arc<dyn EventLog> = Arc::new(log);
         ProjectionRunner::new(

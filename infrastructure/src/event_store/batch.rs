@@ -36,6 +36,11 @@ impl SealedBatch {
     pub fn events(&self) -> &[SerializedEvent] {
         &self.0
     }
+
+    /// The event type of each event, for [`EventRepository::appended`] after the commit.
+    pub fn event_types(&self) -> Vec<String> {
+        self.0.iter().map(|e| e.event_type.clone()).collect()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,7 +123,7 @@ impl EventRepository {
         events: Vec<SerializedEvent>,
     ) -> Result<(), AppendError> {
         let sealed = self.seal_batch(events).await?;
-        self.insert_sealed::<A>(tx, sealed).await
+        self.insert_sealed::<A>(tx, &sealed).await
     }
 
     /// The first half of [`Self::append_in`]: seals the events, touching no transaction (a
@@ -140,7 +145,7 @@ impl EventRepository {
     pub async fn insert_sealed<A: Aggregate>(
         &self,
         tx: &mut DbTx,
-        sealed: SealedBatch,
+        sealed: &SealedBatch,
     ) -> Result<(), AppendError> {
         let SealedBatch(sealed) = sealed;
         if sealed.is_empty() {
@@ -161,13 +166,13 @@ impl EventRepository {
                     Vec::with_capacity(n),
                 );
                 for e in sealed {
-                    types.push(e.aggregate_type);
-                    ids.push(e.aggregate_id);
+                    types.push(e.aggregate_type.as_str());
+                    ids.push(e.aggregate_id.as_str());
                     sequences.push(i64::try_from(e.sequence).unwrap_or(i64::MAX));
-                    kinds.push(e.event_type);
-                    versions.push(e.event_version);
-                    payloads.push(e.payload);
-                    metadata.push(e.metadata);
+                    kinds.push(e.event_type.as_str());
+                    versions.push(e.event_version.as_str());
+                    payloads.push(sqlx::types::Json(&e.payload));
+                    metadata.push(sqlx::types::Json(&e.metadata));
                 }
                 sqlx::query(PG_INSERT)
                     .bind(types)

@@ -28,8 +28,8 @@ pub struct SqlEventLog {
     read: String,
     /// Whether the log returns only some events (`with_only`).
     bounded: bool,
-    /// Appends of which aggregate types wake a reader at once; `None`: all.
-    wakes: Option<Vec<String>>,
+    /// Appends of which events wake a reader at once; `None`: all.
+    wakes: Option<Selection>,
 }
 
 const PG_READ: &str = "
@@ -190,11 +190,11 @@ impl SqlEventLog {
         }
     }
 
-    /// The same log, whose subscribers are woken at once only by appends of
-    /// `aggregate_types` in this process (other events reach them at their idle wait).
-    pub fn with_wakes_for(&self, aggregate_types: &[&str]) -> Self {
+    /// The same log, whose subscribers are woken at once only by appends in this process of
+    /// events of `selection` (other events reach them at their idle wait).
+    pub fn with_wakes_for(&self, selection: Selection) -> Self {
         Self {
-            wakes: Some(aggregate_types.iter().map(|t| t.to_string()).collect()),
+            wakes: Some(selection),
             ..self.clone()
         }
     }
@@ -366,11 +366,8 @@ impl EventLog for SqlEventLog {
     }
 
     fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
-        match &self.wakes {
-            Some(types) => {
-                let types: Vec<&str> = types.iter().map(String::as_str).collect();
-                self.signal.subscribe_to(&types)
-            }
+        match self.wakes {
+            Some(selection) => self.signal.subscribe_to(selection),
             None => self.signal.subscribe(),
         }
     }

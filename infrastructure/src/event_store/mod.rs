@@ -10,4 +10,4 @@ pub use batch::{AppendError, SealedBatch, StreamPosition};
 pub(crate) use log::store_error;
 pub use log::{Selection, SqlEventLog};
 pub use repository::EventRepository;
-pub use signal::AppendSignal;
+pub use signal::{AppendSignal, Appended};

@@ -7,7 +7,7 @@
 //! - refuses snapshots: cqrs-es 0.5.0 applies events twice in its snapshot modes, and a
 //!   snapshot would hold personal data unsealed. Aggregates load from events alone.
 
-use super::signal::AppendSignal;
+use super::signal::{AppendSignal, Appended};
 use crate::db::Db;
 use crate::pii::{PiiError, PiiVault};
 use cqrs_es::persist::{
@@ -37,15 +37,24 @@ pub struct EventRepository {
 }
 
 impl EventRepository {
-    /// Wakes readers of the global log and counts `n` appended events of `aggregate_type`;
-    /// call after a commit that appended events without [`PersistedEventRepository::persist`].
-    pub fn appended(&self, aggregate_type: &'static str, n: usize, started: std::time::Instant) {
-        if n == 0 {
+    /// Wakes readers of the global log and counts the appended events of `aggregate_type`
+    /// (their event types, one per event); call after a commit that appended events without
+    /// [`PersistedEventRepository::persist`].
+    pub fn appended(
+        &self,
+        aggregate_type: &'static str,
+        event_types: &[impl AsRef<str>],
+        started: std::time::Instant,
+    ) {
+        if event_types.is_empty() {
             return;
         }
-        self.inner.signal.appended(aggregate_type);
+        let types: Vec<&str> = event_types.iter().map(AsRef::as_ref).collect();
+        self.inner
+            .signal
+            .appended(Appended::Events(aggregate_type, &types));
         metrics::counter!("lyo_events_appended_total", "aggregate_type" => aggregate_type)
-            .increment(n as u64);
+            .increment(event_types.len() as u64);
         metrics::histogram!("lyo_event_append_duration_seconds", "aggregate_type" => aggregate_type)
             .record(started.elapsed().as_secs_f64());
     }
@@ -214,7 +223,8 @@ impl PersistedEventRepository for EventRepository {
         };
         match result {
             Ok(()) => {
-                self.appended(A::TYPE, events.len(), started);
+                let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+                self.appended(A::TYPE, &types, started);
                 Ok(())
             }
             Err(error) => {

@@ -1,12 +1,13 @@
 //! Wake-ups for readers of the event log.
 //!
 //! Every append bumps an in-process `watch` counter at once, and the counters of readers that
-//! asked to be woken only by some aggregate types when it is one of theirs. On Postgres it also asks a
+//! asked to be woken only by some events ([`Selection`]) when it has one of theirs. On Postgres it also asks a
 //! background task to `NOTIFY lyo_events` *after* the append committed (coalescing bursts into
 //! one notification), and a listener turns notifications from any process into bumps. NOTIFY is
 //! deliberately not sent inside the append transaction: Postgres serialises the commits of all
 //! notifying transactions on one global lock, which would cap the append rate.
 
+use super::Selection;
 use crate::db::Db;
 use sqlx::postgres::PgListener;
 use std::sync::{Arc, Mutex};
@@ -31,19 +32,38 @@ struct Local {
 
 #[derive(Debug)]
 struct Narrow {
-    aggregate_types: Vec<String>,
+    selection: Selection,
     sender: watch::Sender<u64>,
 }
 
+/// What an append wrote, as far as the wake-ups are concerned.
+#[derive(Debug, Clone, Copy)]
+pub enum Appended<'a> {
+    /// Events of one aggregate type, with their event types.
+    Events(&'a str, &'a [&'a str]),
+    /// Unknown: another process's append.
+    Unknown,
+}
+
+impl Appended<'_> {
+    /// Whether it may hold an event of `selection`.
+    fn concerns(&self, selection: &Selection) -> bool {
+        match *self {
+            Appended::Unknown => true,
+            Appended::Events(aggregate, events) => {
+                selection.aggregates.contains(&aggregate)
+                    || events.iter().any(|e| selection.events.contains(e))
+            }
+        }
+    }
+}
+
 impl Local {
-    /// After an append of `aggregate_type` here; `None`: unknown (another process's).
-    fn bump(&self, aggregate_type: Option<&str>) {
+    fn bump(&self, appended: Appended) {
         bump(&self.all);
         if let Ok(narrow) = self.narrow.lock() {
             for subscription in narrow.iter() {
-                let wanted = aggregate_type
-                    .is_none_or(|t| subscription.aggregate_types.iter().any(|w| w == t));
-                if wanted {
+                if appended.concerns(&subscription.selection) {
                     bump(&subscription.sender);
                 }
             }
@@ -77,9 +97,9 @@ impl AppendSignal {
         Self { local, remote }
     }
 
-    /// Called after events of `aggregate_type` were committed.
-    pub fn appended(&self, aggregate_type: &str) {
-        self.local.bump(Some(aggregate_type));
+    /// Called after events were committed.
+    pub fn appended(&self, appended: Appended) {
+        self.local.bump(appended);
         if let Some(remote) = &self.remote {
             remote.notify_one();
         }
@@ -90,9 +110,9 @@ impl AppendSignal {
         self.local.all.subscribe()
     }
 
-    /// Changes after appends of `aggregate_types` here, and after any append elsewhere
-    /// (another process's notification does not say what it appended).
-    pub fn subscribe_to(&self, aggregate_types: &[&str]) -> watch::Receiver<u64> {
+    /// Changes after appends here that may hold events of `selection`, and after any append
+    /// elsewhere (another process's notification does not say what it appended).
+    pub fn subscribe_to(&self, selection: Selection) -> watch::Receiver<u64> {
         let Ok(mut narrow) = self.narrow_lock() else {
             // A poisoned lock: wake on every append instead (a receiver without a sender
             // would report a change at once, forever, and its reader would spin).
@@ -100,10 +120,7 @@ impl AppendSignal {
         };
         let (sender, receiver) = watch::channel(0);
         narrow.retain(|s| s.sender.receiver_count() > 0);
-        narrow.push(Narrow {
-            aggregate_types: aggregate_types.iter().map(|t| t.to_string()).collect(),
-            sender,
-        });
+        narrow.push(Narrow { selection, sender });
         receiver
     }
 
@@ -154,15 +171,15 @@ async fn listener(pool: sqlx::PgPool, local: Local, me: String, cancel: Cancella
             }
         }
         // Anything may have been appended while we were not listening.
-        local.bump(None);
+        local.bump(Appended::Unknown);
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 received = listener.try_recv() => match received {
                     Ok(Some(notification)) if notification.payload() == me => {}
-                    Ok(Some(_)) => local.bump(None),
+                    Ok(Some(_)) => local.bump(Appended::Unknown),
                     // Connection lost: reconnect and wake readers.
-                    Ok(None) => local.bump(None),
+                    Ok(None) => local.bump(Appended::Unknown),
                     Err(error) => {
                         tracing::warn!(error = %error, "event listener failed; reconnecting");
                         break;
@@ -170,5 +187,57 @@ async fn listener(pool: sqlx::PgPool, local: Local, me: String, cancel: Cancella
                 },
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The booking process's events: appointments, and three requests of a conversation.
+    const BOOKING: Selection = Selection {
+        aggregates: &["Appointment"],
+        events: &["BookingRequested", "CancellationRequested"],
+    };
+
+    #[test]
+    fn an_append_concerns_a_selection_by_its_aggregate_or_its_event_types() {
+        let concerns = |appended: Appended| appended.concerns(&BOOKING);
+        assert!(concerns(Appended::Events(
+            "Appointment",
+            &["AppointmentBooked"]
+        )));
+        assert!(concerns(Appended::Events(
+            "Conversation",
+            &["MessageReceived", "BookingRequested"]
+        )));
+        assert!(!concerns(Appended::Events(
+            "Conversation",
+            &["MessageReceived", "MessageRead", "ReplyQueued"]
+        )));
+        assert!(!concerns(Appended::Events("Delivery", &["ReplyAccepted"])));
+        assert!(concerns(Appended::Unknown), "another process's append");
+    }
+
+    #[tokio::test]
+    async fn a_narrow_subscriber_is_woken_only_by_its_events() {
+        let local = Local {
+            all: watch::channel(0).0,
+            narrow: Arc::default(),
+        };
+        let signal = AppendSignal {
+            local,
+            remote: None,
+        };
+        let mut all = signal.subscribe();
+        let mut booking = signal.subscribe_to(BOOKING);
+        signal.appended(Appended::Events("Conversation", &["MessageReceived"]));
+        assert!(all.has_changed().unwrap_or(false));
+        assert!(!booking.has_changed().unwrap_or(true));
+        all.borrow_and_update();
+        signal.appended(Appended::Events("Conversation", &["BookingRequested"]));
+        assert!(all.has_changed().unwrap_or(false));
+        assert!(booking.has_changed().unwrap_or(false));
+        booking.borrow_and_update();
     }
 }

@@ -293,18 +293,15 @@ impl InboxWorker {
             sealed,
             touched,
         } = decided;
-        let appended = sealed.len();
-        // The rows of the queue are written after the events they come from.
-        let answered = self.handoff.as_ref().map(|h| h.answered(sealed.events()));
+        let types = sealed.event_types();
         let result = async {
             let mut tx = self.db.begin().await?;
             self.repository
-                .insert_sealed::<Conversation>(&mut tx, sealed)
+                .insert_sealed::<Conversation>(&mut tx, &sealed)
                 .await?;
-            let handed = match (&self.handoff, &mut tx, &answered) {
-                (Some(handoff), DbTx::Postgres(pg), Some(events)) => {
-                    handoff.queue(pg, events).await?
-                }
+            // The rows of the queue are written after the events they come from.
+            let handed = match (&self.handoff, &mut tx) {
+                (Some(handoff), DbTx::Postgres(pg)) => handoff.queue(pg, sealed.events()).await?,
                 _ => None,
             };
             finish_rows(&mut tx, &plan.done, &plan.later).await?;
@@ -324,10 +321,10 @@ impl InboxWorker {
             handoff.hand(&self.db, handed).await;
         }
         self.repository
-            .appended(Conversation::TYPE, appended, started);
+            .appended(Conversation::TYPE, &types, started);
         tracing::debug!(
             rows = rows.len(),
-            events = appended,
+            events = types.len(),
             ms = started.elapsed().as_millis() as u64,
             "inbox batch"
         );

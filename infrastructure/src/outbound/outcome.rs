@@ -253,12 +253,12 @@ impl Dispatcher {
             .seal_batch(events)
             .await
             .map_err(unexpected)?;
-        let appended = sealed.len();
+        let types = sealed.event_types();
         let mut tx = self.inner.db.begin().await?;
         match self
             .inner
             .repository
-            .insert_sealed::<Delivery>(&mut tx, sealed)
+            .insert_sealed::<Delivery>(&mut tx, &sealed)
             .await
         {
             Ok(()) => {}
@@ -301,7 +301,7 @@ impl Dispatcher {
         tx.commit().await?;
         self.inner
             .repository
-            .appended(Delivery::TYPE, appended, started);
+            .appended(Delivery::TYPE, &types, started);
         Ok(true)
     }
 

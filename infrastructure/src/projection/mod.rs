@@ -83,20 +83,18 @@ pub async fn tenant_events_applied(db: &Db, projector: &dyn Projector) -> Result
     }))
 }
 
-/// The aggregate types whose appends in this process wake `projector` at once; `None`: all.
-/// It reaches other events at its idle wait (`LYO_PROJECTOR_IDLE_WAIT_MS`), where it passes
-/// over them in large batches instead of one transaction per append.
-pub fn woken_by(projector: &str) -> Option<&'static [&'static str]> {
+/// The events whose appends in this process wake `projector` at once; `None`: all. It reaches
+/// other events at its idle wait (`LYO_PROJECTOR_IDLE_WAIT_MS`), where it passes over them in
+/// large batches instead of one transaction per append. A reader of some events is woken by
+/// those (the booking process by the requests a conversation starts, not by every message).
+pub fn woken_by(projector: &str) -> Option<Selection> {
     match projector {
         // Counts every event, so every append wakes it.
         lyo_application::projection::event_counts::NAME => None,
-        tenant_directory::NAME | tenant_settings::NAME => Some(&[TENANT]),
         // New replies come with conversation events. The dispatcher writes its `Delivery`
         // events through to the queue rows itself; the projector catches up on them later.
-        crate::outbound::OUTBOUND_QUEUE => Some(&[CONVERSATION]),
-        lyo_application::reminders::NAME => Some(&[TENANT, APPOINTMENT]),
-        lyo_application::booking::NAME => Some(&[CONVERSATION, APPOINTMENT]),
-        _ => None,
+        crate::outbound::OUTBOUND_QUEUE => Some(Selection::of(&[CONVERSATION])),
+        other => events_read_by(other),
     }
 }
 
