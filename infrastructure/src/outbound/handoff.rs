@@ -9,7 +9,7 @@
 //! like any other. A handed-over claim of a process that dies expires like any other.
 
 use super::dispatcher::Prefetched;
-use super::queue::{answered, signal, write_queued};
+use super::queue::{signal, write_queued};
 use super::store::{self, Claimed, CustomerRow};
 use crate::db::Db;
 use crate::now_ms;
@@ -57,23 +57,15 @@ impl Handoff {
         (handoff, receiver)
     }
 
-    /// The events of `batch` that [`Self::queue`] needs: those of the conversations that
-    /// queued a reply (none: nothing to do).
-    pub fn answered(&self, batch: &[SerializedEvent]) -> Vec<SerializedEvent> {
-        answered(batch)
-    }
-
-    /// Writes the queue rows of `events` ([`Self::answered`]), which the caller has just
-    /// inserted in `pg`, and claims their replies; `None` when they queued no reply. Nothing
-    /// is claimed unless the transaction commits; then pass the result to [`Self::hand`].
+    /// Writes the queue rows of the conversations that queued a reply among `events`, which
+    /// the caller has just inserted in `pg`, and claims their replies; `None` when they
+    /// queued none. Nothing is claimed unless the transaction commits; then pass the result
+    /// to [`Self::hand`].
     pub async fn queue(
         &self,
         pg: &mut sqlx::Transaction<'static, sqlx::Postgres>,
         events: &[SerializedEvent],
     ) -> Result<Option<Handed>, sqlx::Error> {
-        if events.is_empty() {
-            return Ok(None);
-        }
         let replies = write_queued(pg, events).await?;
         if replies.is_empty() {
             return Ok(None);
@@ -89,6 +81,15 @@ impl Handoff {
                 .fetch_all(&mut **pg)
                 .await?;
         let left = rows.len() < replies.len();
+        // The sealed replies, as the dispatcher would read them from the store.
+        let queued: HashMap<(&str, i64), &serde_json::Value> = events
+            .iter()
+            .filter(|e| e.event_type == "ReplyQueued")
+            .filter_map(|e| {
+                let sequence = i64::try_from(e.sequence).ok()?;
+                Some(((e.aggregate_id.as_str(), sequence), &e.payload))
+            })
+            .collect();
         let mut payloads = HashMap::with_capacity(rows.len());
         let mut customers = HashMap::with_capacity(rows.len());
         let mut claimed = Vec::with_capacity(rows.len());
@@ -97,13 +98,9 @@ impl Handoff {
             customer,
         } in rows
         {
-            let key = (row.subject_id.clone(), row.event_sequence);
-            let event = events.iter().find(|e| {
-                e.aggregate_id == row.subject_id
-                    && i64::try_from(e.sequence).ok() == Some(row.event_sequence)
-            });
-            if let Some(event) = event {
-                payloads.insert(key, event.payload.clone());
+            if let Some(payload) = queued.get(&(row.subject_id.as_str(), row.event_sequence)) {
+                let key = (row.subject_id.clone(), row.event_sequence);
+                payloads.insert(key, (*payload).clone());
             }
             customers.insert(row.subject_id.clone(), customer);
             claimed.push(row);

@@ -155,30 +155,27 @@ impl<'a> From<&'a RecordedEvent> for Event<'a> {
     }
 }
 
-/// The events of the conversations among `events` that queued a reply: what
-/// [`write_queued`] needs (the other conversations are left to the projector, so that a batch
-/// without replies costs nothing more).
-pub(super) fn answered(events: &[SerializedEvent]) -> Vec<SerializedEvent> {
+/// The queue rows of the conversations that queued a reply among `events`, which the caller
+/// has just inserted in `pg` (not committed yet): the same rows the projector writes when it
+/// reaches them, which then changes nothing. The other conversations are left to the
+/// projector, so that a batch without replies costs nothing more. Returns the ids of the
+/// replies queued.
+pub(super) async fn write_queued<'a>(
+    pg: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    events: &'a [SerializedEvent],
+) -> Result<Vec<&'a str>, sqlx::Error> {
     let answered: std::collections::HashSet<&str> = events
         .iter()
         .filter(|e| e.aggregate_type == CONVERSATION && e.event_type == "ReplyQueued")
         .map(|e| e.aggregate_id.as_str())
         .collect();
-    events
+    if answered.is_empty() {
+        return Ok(Vec::new());
+    }
+    let events = events
         .iter()
-        .filter(|e| answered.contains(e.aggregate_id.as_str()))
-        .cloned()
-        .collect()
-}
-
-/// The queue rows of conversation events the caller has just inserted in `pg` (not committed
-/// yet): the same rows the projector writes when it reaches them, which then changes nothing.
-/// Returns the ids of the replies queued.
-pub(super) async fn write_queued<'a>(
-    pg: &mut sqlx::Transaction<'static, sqlx::Postgres>,
-    events: &'a [SerializedEvent],
-) -> Result<Vec<&'a str>, sqlx::Error> {
-    let events = events.iter().filter_map(|e| {
+        .filter(|e| answered.contains(e.aggregate_id.as_str()));
+    let events = events.filter_map(|e| {
         let tenant = e.metadata.get("tenant_id").and_then(Value::as_str)?;
         Some(Event {
             tenant,
