@@ -85,6 +85,9 @@ pub struct Dispatcher {
     pub(super) inner: Arc<Inner>,
 }
 
+/// The idle wait of every worker but the first, in idle waits of the first.
+const IDLE_FACTOR: u32 = 10;
+
 /// How long finished sends of a batch wait for the rest before they are recorded together.
 const RECORD_LINGER: Duration = Duration::from_millis(2);
 
@@ -178,10 +181,19 @@ impl Dispatcher {
     /// Runs the workers and the sweeper until `cancel`; each worker finishes the reply in hand.
     pub async fn run(self, cancel: CancellationToken) {
         let mut tasks = Vec::new();
-        for _ in 0..self.inner.config.workers.max(1) {
+        for index in 0..self.inner.config.workers.max(1) {
             let worker = self.clone();
             let cancel = cancel.clone();
-            tasks.push(tokio::spawn(async move { worker.work(cancel).await }));
+            // One worker looks for due replies (retries come due without a wake-up) at every
+            // idle wait; the others wait to be woken. Each look is a claim, on a busy queue
+            // one of the dearest statements to find nothing with.
+            let idle_wait = match index {
+                0 => self.inner.config.idle_wait,
+                _ => self.inner.config.idle_wait * IDLE_FACTOR,
+            };
+            tasks.push(tokio::spawn(
+                async move { worker.work(idle_wait, cancel).await },
+            ));
         }
         let sweeper = self.clone();
         let sweep_cancel = cancel.clone();
@@ -203,10 +215,10 @@ impl Dispatcher {
         }
     }
 
-    pub(super) async fn work(&self, cancel: CancellationToken) {
+    pub(super) async fn work(&self, idle_wait: Duration, cancel: CancellationToken) {
         while !cancel.is_cancelled() {
             let wait = match self.dispatch_once().await {
-                Ok(0) => self.inner.config.idle_wait,
+                Ok(0) => idle_wait,
                 // Claim again at once: a customer's next reply became claimable when this
                 // batch was recorded, and a process without the queue projector gets no
                 // wake-up for new rows.
