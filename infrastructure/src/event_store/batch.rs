@@ -38,8 +38,8 @@ impl SealedBatch {
     }
 
     /// The event type of each event, for [`EventRepository::appended`] after the commit.
-    pub fn event_types(&self) -> Vec<String> {
-        self.0.iter().map(|e| e.event_type.clone()).collect()
+    pub fn event_types(&self) -> Vec<&str> {
+        self.0.iter().map(|e| e.event_type.as_str()).collect()
     }
 }
 

@@ -194,10 +194,10 @@ async fn listener(pool: sqlx::PgPool, local: Local, me: String, cancel: Cancella
 mod tests {
     use super::*;
 
-    /// The booking process's events: appointments, and three requests of a conversation.
+    /// The booking process's events: appointments, and the requests a conversation starts.
     const BOOKING: Selection = Selection {
         aggregates: &["Appointment"],
-        events: &["BookingRequested", "CancellationRequested"],
+        events: lyo_application::booking::CONVERSATION_EVENTS,
     };
 
     #[test]

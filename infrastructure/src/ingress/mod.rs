@@ -293,7 +293,6 @@ impl InboxWorker {
             sealed,
             touched,
         } = decided;
-        let types = sealed.event_types();
         let result = async {
             let mut tx = self.db.begin().await?;
             self.repository
@@ -321,10 +320,10 @@ impl InboxWorker {
             handoff.hand(&self.db, handed).await;
         }
         self.repository
-            .appended(Conversation::TYPE, &types, started);
+            .appended(Conversation::TYPE, &sealed.event_types(), started);
         tracing::debug!(
             rows = rows.len(),
-            events = types.len(),
+            events = sealed.len(),
             ms = started.elapsed().as_millis() as u64,
             "inbox batch"
         );

@@ -12,7 +12,7 @@
 //! send and the recording of its outcome; its claim then expires and another attempt is made.
 
 use super::accounts::Accounts;
-use super::handoff::{Handed, Handoff};
+use super::handoff::{Handoff, Taken};
 use super::outcome::no_template;
 use super::store::{self, Claimed};
 use super::throttle::Throttle;
@@ -30,7 +30,6 @@ use lyo_domain::reply::ReplyBody;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -41,7 +40,8 @@ pub struct DispatcherConfig {
     pub batch: u32,
     /// How long a claim keeps other dispatchers away; longer than a send can take.
     pub claim_for: Duration,
-    /// How long an idle worker sleeps before looking again (new rows also wake it).
+    /// How long the first idle worker sleeps before looking again (the others ten times
+    /// that; new rows also wake them).
     pub idle_wait: Duration,
     pub policy: DispatchPolicy,
     pub per_number_per_second: u32,
@@ -69,7 +69,9 @@ pub enum DispatchError {
 pub(super) struct Inner {
     /// Replies the inbox workers of this process claimed and handed over (Postgres), taken by
     /// [`Dispatcher::run`].
-    handed: std::sync::Mutex<Option<mpsc::Receiver<Handed>>>,
+    handed: std::sync::Mutex<Option<Taken>>,
+    /// The inbox workers' side of `handed` (Postgres).
+    handoff: Option<Handoff>,
     pub(super) db: Db,
     pub(super) repository: EventRepository,
     pub(super) deliveries: PersistedEventStore<EventRepository, Delivery>,
@@ -147,6 +149,14 @@ impl Dispatcher {
         sender: Arc<dyn ReplySender>,
         config: DispatcherConfig,
     ) -> Self {
+        let (handoff, taken) = match db {
+            Db::Postgres(_) => {
+                let (handoff, taken) =
+                    Handoff::channel(config.owner.clone(), config.claim_for, config.batch);
+                (Some(handoff), Some(taken))
+            }
+            Db::Sqlite(_) => (None, None),
+        };
         Self {
             inner: Arc::new(Inner {
                 deliveries: PersistedEventStore::new_event_store(repository.clone()),
@@ -156,7 +166,8 @@ impl Dispatcher {
                     config.recipient_gap,
                     config.breaker_failures,
                 ),
-                handed: std::sync::Mutex::new(None),
+                handed: std::sync::Mutex::new(taken),
+                handoff,
                 db,
                 repository,
                 sender,
@@ -166,16 +177,10 @@ impl Dispatcher {
     }
 
     /// On Postgres, where the inbox worker can claim the replies it queues: the handoff its
-    /// workers use to give them to this dispatcher ([`super::Handoff`]), taken by [`Self::run`].
+    /// workers use to give them to this dispatcher ([`Handoff`]). Only for workers of a
+    /// process that runs this dispatcher ([`Self::run`]): what it hands over waits for it.
     pub fn handoff(&self) -> Option<Handoff> {
-        let Db::Postgres(_) = self.inner.db else {
-            return None;
-        };
-        let config = &self.inner.config;
-        let (handoff, receiver) = Handoff::channel(config.owner.clone(), config.claim_for);
-        let mut handed = self.inner.handed.lock().ok()?;
-        *handed = Some(receiver);
-        Some(handoff)
+        self.inner.handoff.clone()
     }
 
     /// Runs the workers and the sweeper until `cancel`; each worker finishes the reply in hand.
@@ -272,32 +277,39 @@ impl Dispatcher {
     }
 
     /// Sends the batches the inbox workers hand over, up to `workers` at once, until `cancel`;
-    /// then gives back the claims of those not started.
-    async fn take_handed(&self, mut handed: mpsc::Receiver<Handed>, cancel: CancellationToken) {
+    /// then ends the claims of those not started. A batch that waited for half its claim is
+    /// not started either (its claims are left to expire: another worker may have taken a
+    /// reply over by then).
+    async fn take_handed(&self, mut taken: Taken, cancel: CancellationToken) {
         let most = usize::try_from(self.inner.config.workers.max(1)).unwrap_or(1);
+        let half = millis(self.inner.config.claim_for) / 2;
         let mut sending = JoinSet::new();
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => break,
-                Some(_) = sending.join_next(), if !sending.is_empty() => {}
-                next = handed.recv(), if sending.len() < most => {
+                Some(joined) = sending.join_next(), if !sending.is_empty() => {
+                    if let Err(error) = joined {
+                        tracing::error!(%error, "a handed batch failed");
+                    }
+                    taken.finished();
+                }
+                next = taken.receiver.recv(), if sending.len() < most => {
                     let Some(batch) = next else { break };
+                    if now_ms() > batch.prefetched.claimed_until.saturating_sub(half) {
+                        tracing::warn!(replies = batch.claimed.len(),
+                            "a handed batch waited too long; its claims expire");
+                        continue;
+                    }
                     let worker = self.clone();
                     sending.spawn(async move {
                         worker.send_batch(&batch.claimed, batch.prefetched).await;
-                        if batch.left {
-                            // The customer's next reply may be claimable now.
-                            super::queue::signal().notify_one();
-                        }
                     });
                 }
             }
         }
-        handed.close();
-        while let Some(batch) = handed.recv().await {
-            for row in &batch.claimed {
-                self.give_back(row).await;
-            }
+        taken.receiver.close();
+        while let Some(batch) = taken.receiver.recv().await {
+            batch.end_claims(&self.inner.db).await;
         }
         while sending.join_next().await.is_some() {}
     }

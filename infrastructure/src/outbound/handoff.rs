@@ -16,6 +16,8 @@ use crate::now_ms;
 use cqrs_es::persist::SerializedEvent;
 use lyo_application::outbound::policy::millis;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -28,14 +30,50 @@ pub struct Handoff {
     sender: mpsc::Sender<Handed>,
     owner: String,
     claim_for: Duration,
+    /// Replies claimed per batch at most (`LYO_OUTBOUND_BATCH`).
+    limit: i64,
+    /// Some replies were left to the dispatcher's own claim since a handed batch last finished:
+    /// the next one to finish wakes a worker (a customer's next reply may be claimable then).
+    left: Arc<AtomicBool>,
 }
 
 /// Replies claimed in the inbox worker's transaction, for the dispatcher once it committed.
-pub struct Handed {
+pub(crate) struct Handed {
     pub(super) claimed: Vec<Claimed>,
     pub(super) prefetched: Prefetched,
-    /// Some replies of the batch were left to the dispatcher's own claim.
-    pub(super) left: bool,
+}
+
+/// The dispatcher's side of a [`Handoff`].
+pub(super) struct Taken {
+    pub(super) receiver: mpsc::Receiver<Handed>,
+    pub(super) left: Arc<AtomicBool>,
+}
+
+impl Taken {
+    /// After a handed batch was sent: wakes a worker if replies were left to its claim.
+    pub(super) fn finished(&self) {
+        if self.left.swap(false, Ordering::Relaxed) {
+            signal().notify_one();
+        }
+    }
+}
+
+impl Handed {
+    /// Ends the batch's claims at once, so that the dispatcher's workers can claim its replies.
+    pub(super) async fn end_claims(&self, db: &Db) {
+        let ids: Vec<&str> = self.claimed.iter().map(|c| c.reply_id.as_str()).collect();
+        let ended = async {
+            let mut tx = db.begin().await?;
+            store::end_claims(&mut tx, &ids).await?;
+            tx.commit().await
+        }
+        .await;
+        if let Err(error) = ended {
+            // They expire by themselves.
+            tracing::warn!(%error, "cannot end the claims of replies handed over");
+        }
+        signal().notify_one();
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -47,21 +85,24 @@ struct ClaimedRow {
 }
 
 impl Handoff {
-    pub(super) fn channel(owner: String, claim_for: Duration) -> (Self, mpsc::Receiver<Handed>) {
+    pub(super) fn channel(owner: String, claim_for: Duration, limit: u32) -> (Self, Taken) {
         let (sender, receiver) = mpsc::channel(WAITING);
+        let left = Arc::new(AtomicBool::new(false));
         let handoff = Handoff {
             sender,
             owner,
             claim_for,
+            limit: limit.max(1).into(),
+            left: left.clone(),
         };
-        (handoff, receiver)
+        (handoff, Taken { receiver, left })
     }
 
     /// Writes the queue rows of the conversations that queued a reply among `events`, which
     /// the caller has just inserted in `pg`, and claims their replies; `None` when they
     /// queued none. Nothing is claimed unless the transaction commits; then pass the result
     /// to [`Self::hand`].
-    pub async fn queue(
+    pub(crate) async fn queue(
         &self,
         pg: &mut sqlx::Transaction<'static, sqlx::Postgres>,
         events: &[SerializedEvent],
@@ -73,14 +114,17 @@ impl Handoff {
         let now = now_ms();
         let claimed_until = now.saturating_add(millis(self.claim_for));
         let rows: Vec<ClaimedRow> =
-            sqlx::query_as("SELECT * FROM lyo_claim_queued($1, $2, $3, $4)")
+            sqlx::query_as("SELECT * FROM lyo_claim_queued($1, $2, $3, $4, $5)")
                 .bind(&replies)
                 .bind(claimed_until)
                 .bind(&self.owner)
                 .bind(now)
+                .bind(self.limit)
                 .fetch_all(&mut **pg)
                 .await?;
-        let left = rows.len() < replies.len();
+        if rows.len() < replies.len() {
+            self.left.store(true, Ordering::Relaxed);
+        }
         // The sealed replies, as the dispatcher would read them from the store.
         let queued: HashMap<(&str, i64), &serde_json::Value> = events
             .iter()
@@ -108,36 +152,23 @@ impl Handoff {
         Ok(Some(Handed {
             claimed,
             prefetched: Prefetched::handed(payloads, customers, claimed_until),
-            left,
         }))
     }
 
     /// Hands committed claims to the dispatcher. When it cannot take them, the claims end at
     /// once and its workers are woken to claim the replies themselves.
-    pub async fn hand(&self, db: &Db, handed: Handed) {
+    pub(crate) async fn hand(&self, db: &Db, handed: Handed) {
+        // Replies left to the claim wait for an earlier one of their customer (whose sender
+        // claims again, or finishes a handed batch and wakes a worker: `Taken::finished`) or
+        // for a tenant's hold to end (the first worker's poll).
         if handed.claimed.is_empty() {
-            if handed.left {
-                signal().notify_one();
-            }
             return;
         }
-        let Err(refused) = self.sender.try_send(handed) else {
-            return;
-        };
-        let handed = match refused {
-            mpsc::error::TrySendError::Full(h) | mpsc::error::TrySendError::Closed(h) => h,
-        };
-        let ids: Vec<&str> = handed.claimed.iter().map(|c| c.reply_id.as_str()).collect();
-        let ended = async {
-            let mut tx = db.begin().await?;
-            store::end_claims(&mut tx, &ids).await?;
-            tx.commit().await
+        if let Err(refused) = self.sender.try_send(handed) {
+            let handed = match refused {
+                mpsc::error::TrySendError::Full(h) | mpsc::error::TrySendError::Closed(h) => h,
+            };
+            handed.end_claims(db).await;
         }
-        .await;
-        if let Err(error) = ended {
-            // They expire by themselves.
-            tracing::warn!(%error, "cannot end the claims of replies not handed over");
-        }
-        signal().notify_one();
     }
 }

@@ -253,7 +253,6 @@ impl Dispatcher {
             .seal_batch(events)
             .await
             .map_err(unexpected)?;
-        let types = sealed.event_types();
         let mut tx = self.inner.db.begin().await?;
         match self
             .inner
@@ -301,7 +300,7 @@ impl Dispatcher {
         tx.commit().await?;
         self.inner
             .repository
-            .appended(Delivery::TYPE, &types, started);
+            .appended(Delivery::TYPE, &sealed.event_types(), started);
         Ok(true)
     }
 

@@ -21,9 +21,10 @@ use crate::projection::ReadModel;
 
 pub const NAME: &str = "outbound_queue";
 
-/// Woken after the projector committed new replies, so an idle dispatcher worker in this
-/// process looks at once instead of at its next poll. One worker per wake-up: a worker that
-/// claims a full batch wakes the next.
+/// Woken when replies may have become claimable (the projector committed new ones, a handed
+/// batch left some to the claim), so an idle dispatcher worker in this process looks at once
+/// instead of at its next poll. One worker per wake-up: a worker that claims a full batch
+/// wakes the next.
 pub fn signal() -> &'static Notify {
     static SIGNAL: std::sync::OnceLock<Notify> = std::sync::OnceLock::new();
     SIGNAL.get_or_init(Notify::new)
@@ -155,26 +156,64 @@ impl<'a> From<&'a RecordedEvent> for Event<'a> {
     }
 }
 
+/// The conversations of an inbox batch whose events before the batch the projector has not
+/// applied yet: their rows are left to it (rows written ahead of it could put a reply before an
+/// earlier one it has not queued yet, or take a customer's language from later in the log).
+const NOT_PROJECTED: &str = "
+SELECT s.id FROM unnest($1::text[], $2::bigint[]) AS s(id, before)
+ CROSS JOIN LATERAL (SELECT e.transaction_id::text::bigint AS transaction_id, e.position
+                       FROM events e
+                      WHERE e.aggregate_type = $3 AND e.aggregate_id = s.id AND e.sequence = s.before
+                      LIMIT 1) e
+ WHERE NOT EXISTS (SELECT 1 FROM projector_checkpoints c
+                    WHERE c.name = $4
+                      AND (c.last_transaction_id, c.last_position) >= (e.transaction_id, e.position))";
+
 /// The queue rows of the conversations that queued a reply among `events`, which the caller
 /// has just inserted in `pg` (not committed yet): the same rows the projector writes when it
-/// reaches them, which then changes nothing. The other conversations are left to the
-/// projector, so that a batch without replies costs nothing more. Returns the ids of the
-/// replies queued.
+/// reaches them, which then changes nothing. Only conversations whose earlier events the
+/// projector has applied; the others, and the conversations without a reply, are left to the
+/// projector (a batch without replies costs one pass over its events here). Statuses too: the
+/// send does not need them. Returns the ids of the replies queued.
 pub(super) async fn write_queued<'a>(
     pg: &mut sqlx::Transaction<'static, sqlx::Postgres>,
     events: &'a [SerializedEvent],
 ) -> Result<Vec<&'a str>, sqlx::Error> {
-    let answered: std::collections::HashSet<&str> = events
-        .iter()
-        .filter(|e| e.aggregate_type == CONVERSATION && e.event_type == "ReplyQueued")
-        .map(|e| e.aggregate_id.as_str())
-        .collect();
+    // Each answered conversation, with the sequence of its first event in the batch.
+    let mut answered: HashMap<&str, usize> = HashMap::new();
+    for e in events.iter().filter(|e| e.aggregate_type == CONVERSATION) {
+        if e.event_type == "ReplyQueued" {
+            answered.entry(&e.aggregate_id).or_insert(usize::MAX);
+        }
+    }
     if answered.is_empty() {
         return Ok(Vec::new());
     }
-    let events = events
+    for e in events {
+        if let Some(first) = answered.get_mut(e.aggregate_id.as_str()) {
+            *first = (*first).min(e.sequence);
+        }
+    }
+    let (ids, before): (Vec<&str>, Vec<i64>) = answered
         .iter()
-        .filter(|e| answered.contains(e.aggregate_id.as_str()));
+        .filter(|(_, first)| **first > 1)
+        .map(|(id, first)| (*id, i64::try_from(*first - 1).unwrap_or(i64::MAX)))
+        .unzip();
+    if !ids.is_empty() {
+        let behind: Vec<String> = sqlx::query_scalar(NOT_PROJECTED)
+            .bind(ids)
+            .bind(before)
+            .bind(CONVERSATION)
+            .bind(NAME)
+            .fetch_all(&mut **pg)
+            .await?;
+        for id in &behind {
+            answered.remove(id.as_str());
+        }
+    }
+    let events = events.iter().filter(|e| {
+        answered.contains_key(e.aggregate_id.as_str()) && e.event_type != "MessageStatusChanged"
+    });
     let events = events.filter_map(|e| {
         let tenant = e.metadata.get("tenant_id").and_then(Value::as_str)?;
         Some(Event {
@@ -184,6 +223,7 @@ pub(super) async fn write_queued<'a>(
             sequence: i64::try_from(e.sequence).ok()?,
             event_type: &e.event_type,
             payload: &e.payload,
+            // Not read on Postgres, which takes a reply's time from its stored event.
             at_ms: 0,
         })
     });
