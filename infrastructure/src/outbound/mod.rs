@@ -5,6 +5,8 @@
 //!   `Delivery` events). Rebuildable; replays add nothing.
 //! - [`Dispatcher`]: workers that claim due rows, send through a `ReplySender` and record
 //!   every outcome on the reply's `Delivery` aggregate.
+//! - [`Handoff`] (Postgres): the inbox worker queues and claims the replies it decides in its
+//!   own transaction and hands them to this process's dispatcher in memory.
 //! - [`store`]: the SQL, including the read views (a reply, a tenant's sending health).
 
 mod accounts;
