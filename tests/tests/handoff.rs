@@ -20,9 +20,17 @@ const WAIT: Duration = Duration::from_secs(30);
 /// A platform on Postgres sending to `graph`, its tenant, and the app serving webhooks. No
 /// projector runs but the tenant read models, brought up to date once.
 async fn open(graph: &FakeGraph) -> (TestDb, Platform, String, String) {
+    open_with(graph, &[]).await
+}
+
+async fn open_with(
+    graph: &FakeGraph,
+    extra: &[(&str, &str)],
+) -> (TestDb, Platform, String, String) {
     let db = TestDb::migrated(Backend::Postgres).await;
     let mut env = cloud_env(graph);
     env.push(("WHATSAPP_APP_SECRET".into(), APP_SECRET.into()));
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let platform = open_platform(&db, &env).await;
     let tenant = create_tenant(&platform).await.to_string();
     project_tenants(&platform).await;
@@ -184,6 +192,31 @@ async fn a_reply_of_a_tenant_on_hold_is_queued_but_left_to_the_dispatchers_claim
     let queued = replies(&platform, tenant.parse().unwrap()).await;
     assert!(!queued.is_empty(), "queued while the tenant is held");
     assert!(claims(&platform.db).await.is_empty(), "nothing claimed");
+}
+
+#[tokio::test]
+async fn a_batch_with_more_replies_than_a_dispatcher_batch_is_left_to_the_projector() {
+    let graph = FakeGraph::start(|_, _| Answer::Accept).await;
+    let (_db, platform, tenant, base) = open_with(&graph, &[("LYO_OUTBOUND_BATCH", "1")]).await;
+    let dispatcher = platform.dispatcher();
+    let worker = platform.inbox_worker().with_handoff(dispatcher.handoff());
+    for (phone, name) in [("393471234570", "Dora"), ("393471234571", "Ezio")] {
+        let mut customer = SimulatedCustomer::new(PHONE_NUMBER_ID, phone, name);
+        post_to(&base, &customer.text("ciao", now())).await;
+    }
+    assert_eq!(worker.drain().await.unwrap(), 2, "one batch");
+    let tenant_id = tenant.parse().unwrap();
+    assert!(
+        replies(&platform, tenant_id).await.is_empty(),
+        "no row written twice"
+    );
+    assert!(claims(&platform.db).await.is_empty());
+    let projector = platform.projector(OUTBOUND_QUEUE).unwrap();
+    platform.runner(projector).catch_up().await.unwrap();
+    assert!(
+        replies(&platform, tenant_id).await.len() >= 2,
+        "the projector queues them"
+    );
 }
 
 #[tokio::test]

@@ -107,6 +107,13 @@ impl Handoff {
         pg: &mut sqlx::Transaction<'static, sqlx::Postgres>,
         events: &[SerializedEvent],
     ) -> Result<Option<Handed>, sqlx::Error> {
+        // More replies than a dispatcher batch: a backlog, where nobody waits for the next
+        // reply and the projector and the claim, in large batches, cost less than writing the
+        // rows twice.
+        let queued = events.iter().filter(|e| e.event_type == "ReplyQueued");
+        if i64::try_from(queued.count()).unwrap_or(i64::MAX) > self.limit {
+            return Ok(None);
+        }
         let replies = write_queued(pg, events).await?;
         if replies.is_empty() {
             return Ok(None);
