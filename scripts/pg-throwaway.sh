@@ -67,14 +67,24 @@ pg_throwaway_start() {
     chmod 700 "$PG_TMP"
     PG_AS="runuser -u $user --"
   fi
-  local port
-  port=$(pg_free_port) || { echo "scripts: no free port" >&2; return 1; }
   $PG_AS "$PG_BIN/initdb" -D "$PG_TMP/data" -U lyo --auth=trust -E UTF8 --no-sync >"$PG_TMP/initdb.log" 2>&1 \
     || { cat "$PG_TMP/initdb.log" >&2; return 1; }
-  local settings="-p $port -k $PG_TMP -c listen_addresses=127.0.0.1 -c max_connections=300"
-  for extra in "$@"; do settings="$settings -c $extra"; done
-  $PG_AS "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/server.log" -o "$settings" -w start >/dev/null \
-    || { cat "$PG_TMP/server.log" >&2; return 1; }
+  # A port nobody listens on may still be the local end of a connection (the range overlaps the
+  # ephemeral ports): when the bind fails for that, another port is tried.
+  local port settings attempt
+  for attempt in 1 2 3 4 5; do
+    port=$(pg_free_port) || { echo "scripts: no free port" >&2; return 1; }
+    settings="-p $port -k $PG_TMP -c listen_addresses=127.0.0.1 -c max_connections=300"
+    for extra in "$@"; do settings="$settings -c $extra"; done
+    rm -f "$PG_TMP/server.log"
+    if $PG_AS "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/server.log" -o "$settings" -w start >/dev/null; then
+      break
+    fi
+    if [ "$attempt" = 5 ] || ! grep -q "Address already in use" "$PG_TMP/server.log"; then
+      cat "$PG_TMP/server.log" >&2
+      return 1
+    fi
+  done
   export LYO_PG_URL="postgres://lyo@127.0.0.1:$port/postgres"
   export PG_BIN PG_TMP
   echo "scripts: throwaway PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$port" >&2
