@@ -56,10 +56,14 @@ const UPSERT_CUSTOMER: &str = concat!(
 VALUES ($1, $2, $3, $4, $5)",
     customer_conflict!()
 );
+/// Customers and languages at once (Postgres): a row of a customer who only had a language
+/// read has no inbound time or ids, one of a customer whose language was not read, no language.
 const UPSERT_CUSTOMERS: &str = concat!(
-    "INSERT INTO outbound_customers (subject_id, tenant_id, last_inbound_at, wa_id, user_id)
-SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[])",
-    customer_conflict!()
+    "INSERT INTO outbound_customers (subject_id, tenant_id, last_inbound_at, wa_id, user_id, language)
+SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[])",
+    customer_conflict!(),
+    ",
+    language = coalesce(excluded.language, outbound_customers.language)"
 );
 const UPSERT_LANGUAGE: &str = "
 INSERT INTO outbound_customers (subject_id, tenant_id, language) VALUES ($1, $2, $3)
@@ -396,7 +400,7 @@ impl<'a> Batch<'a> {
         Ok(queued)
     }
 
-    /// Replies, customers, languages and statuses, one statement each; whether a reply was
+    /// Replies, customers (with their languages) and statuses, one statement each; whether a reply was
     /// new.
     async fn write_rows_pg(
         &self,
@@ -434,42 +438,55 @@ impl<'a> Batch<'a> {
             .await?
             .rows_affected();
         }
-        if !self.customers.is_empty() {
-            // Rows in key order, here and below: the inbox worker writes the same rows in its
-            // transaction (`write_queued`), and two writers that lock in one order cannot
-            // deadlock.
-            let mut c: Vec<(&&str, &Customer)> = self.customers.iter().collect();
-            c.sort_unstable_by_key(|(subject, _)| **subject);
+        // One row per customer seen or whose language was read, in key order: the inbox
+        // worker writes the same rows in its transaction (`write_queued`), and two writers
+        // that lock in one order cannot deadlock.
+        let mut subjects: Vec<&str> = self.customers.keys().copied().collect();
+        subjects.extend(
+            self.languages
+                .keys()
+                .filter(|s| !self.customers.contains_key(*s)),
+        );
+        if !subjects.is_empty() {
+            subjects.sort_unstable();
+            let customer = |s: &&str| self.customers.get(*s);
+            let language = |s: &&str| self.languages.get(*s);
             sqlx::query(UPSERT_CUSTOMERS)
-                .bind(c.iter().map(|(s, _)| **s).collect::<Vec<_>>())
-                .bind(c.iter().map(|(_, c)| c.tenant).collect::<Vec<_>>())
-                .bind(c.iter().map(|(_, c)| c.sent_at).collect::<Vec<_>>())
+                .bind(&subjects)
                 .bind(
-                    c.iter()
-                        .map(|(_, c)| c.wa_id.as_deref())
+                    subjects
+                        .iter()
+                        .map(|s| {
+                            customer(s).map_or_else(|| language(s).map(|l| l.0), |c| Some(c.tenant))
+                        })
                         .collect::<Vec<_>>(),
                 )
                 .bind(
-                    c.iter()
-                        .map(|(_, c)| c.user_id.as_deref())
+                    subjects
+                        .iter()
+                        .map(|s| customer(s).map(|c| c.sent_at))
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    subjects
+                        .iter()
+                        .map(|s| customer(s).and_then(|c| c.wa_id.as_deref()))
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    subjects
+                        .iter()
+                        .map(|s| customer(s).and_then(|c| c.user_id.as_deref()))
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    subjects
+                        .iter()
+                        .map(|s| language(s).map(|l| l.1))
                         .collect::<Vec<_>>(),
                 )
                 .execute(&mut **pg)
                 .await?;
-        }
-        if !self.languages.is_empty() {
-            let mut l: Vec<(&&str, &(&str, &str))> = self.languages.iter().collect();
-            l.sort_unstable_by_key(|(subject, _)| **subject);
-            sqlx::query(
-                "INSERT INTO outbound_customers (subject_id, tenant_id, language)
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
-                 ON CONFLICT (subject_id) DO UPDATE SET language = excluded.language",
-            )
-            .bind(l.iter().map(|(s, _)| **s).collect::<Vec<_>>())
-            .bind(l.iter().map(|(_, (t, _))| *t).collect::<Vec<_>>())
-            .bind(l.iter().map(|(_, (_, l))| *l).collect::<Vec<_>>())
-            .execute(&mut **pg)
-            .await?;
         }
         if !self.statuses.is_empty() {
             let mut s: Vec<&Status> = self.statuses.iter().collect();
