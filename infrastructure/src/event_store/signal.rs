@@ -155,6 +155,7 @@ async fn listener(pool: sqlx::PgPool, local: Local, me: String, cancel: Cancella
     while !cancel.is_cancelled() {
         let mut listener = match PgListener::connect_with(&pool).await {
             Ok(listener) => listener,
+            Err(error) if stopping(&error, &cancel) => return,
             Err(error) => {
                 tracing::warn!(error = %error, "cannot listen for new events; retrying");
                 tokio::select! {
@@ -164,6 +165,9 @@ async fn listener(pool: sqlx::PgPool, local: Local, me: String, cancel: Cancella
             }
         };
         if let Err(error) = listener.listen(CHANNEL).await {
+            if stopping(&error, &cancel) {
+                return;
+            }
             tracing::warn!(error = %error, "LISTEN failed; retrying");
             tokio::select! {
                 _ = cancel.cancelled() => return,
@@ -180,6 +184,7 @@ async fn listener(pool: sqlx::PgPool, local: Local, me: String, cancel: Cancella
                     Ok(Some(_)) => local.bump(Appended::Unknown),
                     // Connection lost: reconnect and wake readers.
                     Ok(None) => local.bump(Appended::Unknown),
+                    Err(error) if stopping(&error, &cancel) => return,
                     Err(error) => {
                         tracing::warn!(error = %error, "event listener failed; reconnecting");
                         break;
@@ -188,6 +193,12 @@ async fn listener(pool: sqlx::PgPool, local: Local, me: String, cancel: Cancella
             }
         }
     }
+}
+
+/// Whether a listener error only says that the process is shutting down (its pool closed
+/// before the listener saw the cancellation): nothing to log or retry.
+fn stopping(error: &sqlx::Error, cancel: &CancellationToken) -> bool {
+    matches!(error, sqlx::Error::PoolClosed) || cancel.is_cancelled()
 }
 
 #[cfg(test)]
