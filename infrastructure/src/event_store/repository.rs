@@ -43,16 +43,15 @@ impl EventRepository {
     pub fn appended(
         &self,
         aggregate_type: &'static str,
-        event_types: &[impl AsRef<str>],
+        event_types: &[&str],
         started: std::time::Instant,
     ) {
         if event_types.is_empty() {
             return;
         }
-        let types: Vec<&str> = event_types.iter().map(AsRef::as_ref).collect();
         self.inner
             .signal
-            .appended(Appended::Events(aggregate_type, &types));
+            .appended(Appended::Events(aggregate_type, event_types));
         metrics::counter!("lyo_events_appended_total", "aggregate_type" => aggregate_type)
             .increment(event_types.len() as u64);
         metrics::histogram!("lyo_event_append_duration_seconds", "aggregate_type" => aggregate_type)

@@ -282,7 +282,6 @@ impl Dispatcher {
     /// reply over by then).
     async fn take_handed(&self, mut taken: Taken, cancel: CancellationToken) {
         let most = usize::try_from(self.inner.config.workers.max(1)).unwrap_or(1);
-        let half = millis(self.inner.config.claim_for) / 2;
         let mut sending = JoinSet::new();
         loop {
             tokio::select! {
@@ -295,7 +294,7 @@ impl Dispatcher {
                 }
                 next = taken.receiver.recv(), if sending.len() < most => {
                     let Some(batch) = next else { break };
-                    if now_ms() > batch.prefetched.claimed_until.saturating_sub(half) {
+                    if self.claim_half_used(&batch.prefetched) {
                         tracing::warn!(replies = batch.claimed.len(),
                             "a handed batch waited too long; its claims expire");
                         continue;
@@ -312,6 +311,13 @@ impl Dispatcher {
             batch.end_claims(&self.inner.db).await;
         }
         while sending.join_next().await.is_some() {}
+    }
+
+    /// Whether less than half of the batch's claim is left: another dispatcher could then
+    /// take a reply over while its send is under way.
+    fn claim_half_used(&self, prefetched: &Prefetched) -> bool {
+        let half = millis(self.inner.config.claim_for) / 2;
+        now_ms() > prefetched.claimed_until.saturating_sub(half)
     }
 
     /// Sends a claimed batch whose needs are loaded and records the outcomes.
@@ -535,8 +541,7 @@ impl Dispatcher {
         // Waiting for a pacing slot (or a connection) may have used up much of the claim:
         // with less than half of it left, another dispatcher could take the reply while this
         // send is under way. Give it back instead.
-        let half = millis(self.inner.config.claim_for) / 2;
-        if now_ms() > prefetched.claimed_until.saturating_sub(half) {
+        if self.claim_half_used(prefetched) {
             store::release(&self.inner.db, &row.reply_id, now_ms()).await?;
             return Ok(Handled::Later);
         }
