@@ -12,7 +12,7 @@ use lyo_application::projection::Projector;
 use lyo_domain::ids::TenantId;
 use lyo_infrastructure::db::{Arg, Db, DbTx};
 use lyo_infrastructure::event_store::{AppendSignal, Selection, SqlEventLog};
-use lyo_infrastructure::projection::{ReadModel, SqlLeaseStore, SqlProjector};
+use lyo_infrastructure::projection::{AfterCommit, ReadModel, SqlLeaseStore, SqlProjector};
 use lyo_tests::ledger::{Ledger, LedgerCommand};
 use lyo_tests::{eventually, on_both_backends, platform, read_log, Backend, TestDb};
 use rand::Rng;
@@ -38,7 +38,11 @@ impl ReadModel for Seen {
     fn tables(&self) -> &'static [&'static str] {
         &["test_seen"]
     }
-    async fn write(&self, tx: &mut DbTx, events: &[RecordedEvent]) -> Result<(), sqlx::Error> {
+    async fn write(
+        &self,
+        tx: &mut DbTx,
+        events: &[RecordedEvent],
+    ) -> Result<AfterCommit, sqlx::Error> {
         for event in events {
             tx.execute(
                 "INSERT INTO test_seen (event_id) VALUES ($1)",
@@ -46,7 +50,7 @@ impl ReadModel for Seen {
             )
             .await?;
         }
-        Ok(())
+        Ok(None)
     }
 }
 

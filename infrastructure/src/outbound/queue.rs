@@ -14,10 +14,9 @@ use lyo_application::event_log::RecordedEvent;
 use lyo_domain::delivery::{Delivery, DeliveryEvent};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use tokio::sync::Notify;
 
-use crate::projection::ReadModel;
+use crate::projection::{AfterCommit, ReadModel};
 
 pub const NAME: &str = "outbound_queue";
 
@@ -30,11 +29,11 @@ pub fn signal() -> &'static Notify {
     SIGNAL.get_or_init(Notify::new)
 }
 
-#[derive(Default)]
-pub struct OutboundQueueModel {
-    /// The last write queued a reply (not one the inbox worker had queued and handed over).
-    queued: std::sync::atomic::AtomicBool,
+fn wake_one_worker() {
+    signal().notify_one();
 }
+
+pub struct OutboundQueueModel;
 
 const CONVERSATION: &str = <lyo_domain::conversation::Conversation as cqrs_es::Aggregate>::TYPE;
 
@@ -119,16 +118,15 @@ impl ReadModel for OutboundQueueModel {
         ]
     }
 
-    fn committed(&self, _: &[RecordedEvent]) {
-        if self.queued.swap(false, Ordering::Relaxed) {
-            signal().notify_one();
-        }
-    }
-
-    async fn write(&self, tx: &mut DbTx, events: &[RecordedEvent]) -> Result<(), sqlx::Error> {
+    /// A dispatcher worker is woken when the batch queued a reply that was not in the queue
+    /// yet (not one the inbox worker had queued and handed over).
+    async fn write(
+        &self,
+        tx: &mut DbTx,
+        events: &[RecordedEvent],
+    ) -> Result<AfterCommit, sqlx::Error> {
         let queued = Batch::of(events)?.write(tx).await?;
-        self.queued.store(queued, Ordering::Relaxed);
-        Ok(())
+        Ok(queued.then_some(wake_one_worker as fn()))
     }
 }
 

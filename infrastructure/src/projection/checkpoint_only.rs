@@ -1,7 +1,7 @@
 //! The checkpoint of a reactor (see `lyo_application::projection::reactor`): a read model
 //! without rows, so the reactor's position moves by the same compare-and-set as any projector's.
 
-use super::ReadModel;
+use super::{AfterCommit, ReadModel};
 use crate::db::DbTx;
 use async_trait::async_trait;
 use lyo_application::event_log::RecordedEvent;
@@ -18,7 +18,7 @@ impl ReadModel for CheckpointOnly {
         &[]
     }
 
-    async fn write(&self, _: &mut DbTx, _: &[RecordedEvent]) -> Result<(), sqlx::Error> {
-        Ok(())
+    async fn write(&self, _: &mut DbTx, _: &[RecordedEvent]) -> Result<AfterCommit, sqlx::Error> {
+        Ok(None)
     }
 }

@@ -1,6 +1,6 @@
 //! Storage of the `event_counts` read model.
 
-use super::sql_projector::ReadModel;
+use super::sql_projector::{AfterCommit, ReadModel};
 use crate::db::{Arg, DbTx};
 use async_trait::async_trait;
 use lyo_application::event_log::RecordedEvent;
@@ -22,7 +22,11 @@ impl ReadModel for EventCounts {
         &["event_counts"]
     }
 
-    async fn write(&self, tx: &mut DbTx, events: &[RecordedEvent]) -> Result<(), sqlx::Error> {
+    async fn write(
+        &self,
+        tx: &mut DbTx,
+        events: &[RecordedEvent],
+    ) -> Result<AfterCommit, sqlx::Error> {
         for ((tenant, event_type), count) in event_counts::increments(events) {
             tx.execute(
                 UPSERT,
@@ -30,6 +34,6 @@ impl ReadModel for EventCounts {
             )
             .await?;
         }
-        Ok(())
+        Ok(None)
     }
 }

@@ -10,7 +10,7 @@ mod tenant_settings;
 pub use checkpoint_only::CheckpointOnly;
 pub use event_counts::EventCounts;
 pub use leases::SqlLeaseStore;
-pub use sql_projector::{ReadModel, SqlProjector};
+pub use sql_projector::{AfterCommit, ReadModel, SqlProjector};
 pub use tenant_directory::{
     DirectoryCache, SqlTenantDirectory, TenantDirectoryModel, NAME as TENANT_DIRECTORY,
 };
@@ -43,7 +43,7 @@ pub fn all_projectors(
         )),
         Arc::new(SqlProjector::new(
             db.clone(),
-            crate::outbound::OutboundQueueModel::default(),
+            crate::outbound::OutboundQueueModel,
         )),
     ]
 }

@@ -13,12 +13,18 @@ pub trait ReadModel: Send + Sync + 'static {
     /// Tables emptied by a rebuild.
     fn tables(&self) -> &'static [&'static str];
 
-    /// Writes what `events` change, inside the batch's transaction.
-    async fn write(&self, tx: &mut DbTx, events: &[RecordedEvent]) -> Result<(), sqlx::Error>;
-
-    /// Called after the transaction of a batch `write` saw has committed.
-    fn committed(&self, _events: &[RecordedEvent]) {}
+    /// Writes what `events` change, inside the batch's transaction; returns what to do once it
+    /// has committed.
+    async fn write(
+        &self,
+        tx: &mut DbTx,
+        events: &[RecordedEvent],
+    ) -> Result<AfterCommit, sqlx::Error>;
 }
+
+/// Run once a batch's transaction has committed (e.g. to wake those waiting for its rows);
+/// `None`: nothing.
+pub type AfterCommit = Option<fn()>;
 
 pub struct SqlProjector<M> {
     db: Db,
@@ -126,12 +132,15 @@ impl<M: ReadModel> Projector for SqlProjector<M> {
             // Dropping the transaction rolls it back.
             return Err(ProjectionError::CheckpointMoved(name.to_string()));
         }
-        self.model
+        let after = self
+            .model
             .write(&mut tx, events)
             .await
             .map_err(unexpected)?;
         tx.commit().await.map_err(unexpected)?;
-        self.model.committed(events);
+        if let Some(after) = after {
+            after();
+        }
         Ok(())
     }
 

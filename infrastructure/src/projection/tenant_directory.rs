@@ -1,6 +1,6 @@
 //! The `tenant_directory` read model and the cached phone-number lookup the webhook routes by.
 
-use super::sql_projector::ReadModel;
+use super::sql_projector::{AfterCommit, ReadModel};
 use crate::db::{Arg, Db, DbTx};
 use async_trait::async_trait;
 use lyo_application::event_log::{RecordedEvent, StoreError};
@@ -60,7 +60,11 @@ impl ReadModel for TenantDirectoryModel {
         &["tenant_directory", "tenant_phone_numbers"]
     }
 
-    async fn write(&self, tx: &mut DbTx, events: &[RecordedEvent]) -> Result<(), sqlx::Error> {
+    async fn write(
+        &self,
+        tx: &mut DbTx,
+        events: &[RecordedEvent],
+    ) -> Result<AfterCommit, sqlx::Error> {
         for event in events
             .iter()
             .filter(|e| e.aggregate_type == <Tenant as cqrs_es::Aggregate>::TYPE)
@@ -120,7 +124,7 @@ impl ReadModel for TenantDirectoryModel {
             }
             self.cache.clear();
         }
-        Ok(())
+        Ok(None)
     }
 }
 

@@ -7,7 +7,7 @@
 //! after a change by this process's projector it refuses any row older than that change, so a
 //! read racing the projector's commit cannot pin the old configuration.
 
-use super::sql_projector::{ReadModel, SqlProjector};
+use super::sql_projector::{AfterCommit, ReadModel, SqlProjector};
 use super::tenant_events_applied;
 use crate::db::{fetch, Arg, Db, DbTx};
 use async_trait::async_trait;
@@ -123,7 +123,11 @@ impl ReadModel for TenantSettingsModel {
         &["tenant_settings"]
     }
 
-    async fn write(&self, tx: &mut DbTx, events: &[RecordedEvent]) -> Result<(), sqlx::Error> {
+    async fn write(
+        &self,
+        tx: &mut DbTx,
+        events: &[RecordedEvent],
+    ) -> Result<AfterCommit, sqlx::Error> {
         // Each tenant is read once and written once per batch.
         let mut touched: HashMap<String, (Tenant, Position)> = HashMap::new();
         for event in events
@@ -158,7 +162,7 @@ impl ReadModel for TenantSettingsModel {
                 self.cache.changed(id, at);
             }
         }
-        Ok(())
+        Ok(None)
     }
 }
 

@@ -9,7 +9,7 @@
 //! unless the booking moved (a new start is a new reminder id).
 
 use crate::db::{Arg, DbTx};
-use crate::projection::ReadModel;
+use crate::projection::{AfterCommit, ReadModel};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use lyo_application::event_log::RecordedEvent;
@@ -303,7 +303,11 @@ impl ReadModel for RemindersModel {
         &["reminders", "reminder_appointments", "reminder_policies"]
     }
 
-    async fn write(&self, tx: &mut DbTx, events: &[RecordedEvent]) -> Result<(), sqlx::Error> {
+    async fn write(
+        &self,
+        tx: &mut DbTx,
+        events: &[RecordedEvent],
+    ) -> Result<AfterCommit, sqlx::Error> {
         for event in events {
             match event.aggregate_type.as_str() {
                 "Tenant" => self.tenant_event(tx, event).await?,
@@ -311,6 +315,6 @@ impl ReadModel for RemindersModel {
                 _ => {}
             }
         }
-        Ok(())
+        Ok(None)
     }
 }
