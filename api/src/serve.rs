@@ -41,8 +41,13 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let dispatcher = (platform.settings.outbound.workers > 0).then(|| platform.dispatcher());
     // The inbox workers hand the replies they queue straight to the dispatcher (Postgres).
     let handoff = dispatcher.as_ref().and_then(|d| d.handoff());
-    for _ in 0..platform.settings.ingress_workers {
-        let worker = platform.inbox_worker().with_handoff(handoff.clone());
+    for i in 0..platform.settings.ingress_workers {
+        let mut worker = platform.inbox_worker().with_handoff(handoff.clone());
+        // The first worker is handed what this process's webhook stores; the others claim
+        // from the table.
+        if i == 0 {
+            worker = worker.with_handed(&platform.inbox);
+        }
         tasks.push(tokio::spawn(worker.run(workers.child_token())));
     }
     if let Some(dispatcher) = dispatcher {

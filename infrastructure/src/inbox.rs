@@ -9,11 +9,20 @@
 //! second than one, four fewer still; ADR 0005.)
 //! A request is answered `Ok` only after its row is committed; if the database fails, every
 //! request of that batch gets the error (and Meta a 503, so it retries).
+//!
+//! Handed over: once this process's inbox worker has asked for it ([`WebhookInbox::hand_over`]),
+//! a batch is inserted already claimed for that worker and, after the commit, given to it in
+//! memory: the worker neither claims nor reads it back. Only when its channel has room and the
+//! bodies are small (else the rows are stored unclaimed and the worker is told to look in the
+//! table). A crash loses nothing: the rows are stored, their claims expire and any worker
+//! claims them from the table.
 //! See `docs/adr/0005-webhook-inbox.md`.
 
 use crate::db::Db;
+use crate::now_ms;
 use crate::pii::MasterKey;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// Rows per transaction at most.
@@ -22,6 +31,25 @@ pub const MAX_BATCH: usize = 256;
 const QUEUE: usize = 4096;
 /// What sealed inbox bodies are bound to (the benchmark's verifier opens them too).
 pub const INBOX_AAD: &[u8] = b"lyo:webhook-inbox:v1";
+/// Batches handed over and not yet taken by the worker at most; beyond that the rows wait in
+/// the table (a worker behind its inbox reads a backlog from there).
+const HANDED_BATCHES: usize = 4;
+/// A batch whose sealed bodies are larger than this is not handed over (memory).
+const HANDED_BYTES: usize = 4 << 20;
+
+/// Inbox rows stored with a claim for this process's worker: `(id, sealed body)`.
+#[derive(Debug)]
+pub struct Handed {
+    pub rows: Vec<(i64, Vec<u8>)>,
+    /// When the claim ends (ms since the epoch).
+    pub claimed_until_ms: i64,
+}
+
+#[derive(Clone)]
+struct HandOver {
+    sender: mpsc::Sender<Handed>,
+    claim_ms: i64,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum InboxError {
@@ -40,6 +68,7 @@ struct Pending {
 pub struct WebhookInbox {
     queue: mpsc::Sender<Pending>,
     master: MasterKey,
+    hand_over: Arc<Mutex<Option<HandOver>>>,
 }
 
 impl WebhookInbox {
@@ -48,8 +77,25 @@ impl WebhookInbox {
     /// `stored` is notified after every commit (the inbox worker waits on it).
     pub fn start(db: Db, master: MasterKey, stored: Arc<tokio::sync::Notify>) -> Self {
         let (queue, receiver) = mpsc::channel(QUEUE);
-        tokio::spawn(writer(db, receiver, stored));
-        Self { queue, master }
+        let hand_over = Arc::new(Mutex::new(None));
+        tokio::spawn(writer(db, receiver, stored, hand_over.clone()));
+        Self {
+            queue,
+            master,
+            hand_over,
+        }
+    }
+
+    /// From now on, batches are stored claimed for `claim_for` and handed to the returned
+    /// receiver (one inbox worker of this process; a later call replaces it). Once the receiver
+    /// is dropped, rows are stored unclaimed again.
+    pub fn hand_over(&self, claim_for: Duration) -> mpsc::Receiver<Handed> {
+        let (sender, receiver) = mpsc::channel(HANDED_BATCHES);
+        let claim_ms = i64::try_from(claim_for.as_millis()).unwrap_or(i64::MAX);
+        if let Ok(mut hand_over) = self.hand_over.lock() {
+            *hand_over = Some(HandOver { sender, claim_ms });
+        }
+        receiver
     }
 
     /// Stores a verified raw body; returns its inbox id once it is committed.
@@ -69,7 +115,12 @@ impl WebhookInbox {
     }
 }
 
-async fn writer(db: Db, mut receiver: mpsc::Receiver<Pending>, stored: Arc<tokio::sync::Notify>) {
+async fn writer(
+    db: Db,
+    mut receiver: mpsc::Receiver<Pending>,
+    stored: Arc<tokio::sync::Notify>,
+    hand_over: Arc<Mutex<Option<HandOver>>>,
+) {
     loop {
         let Some(first) = receiver.recv().await else {
             return;
@@ -84,11 +135,26 @@ async fn writer(db: Db, mut receiver: mpsc::Receiver<Pending>, stored: Arc<tokio
         metrics::histogram!("lyo_inbox_batch_size").record(batch.len() as f64);
         let (bodies, waiting): (Vec<Vec<u8>>, Vec<_>) =
             batch.into_iter().map(|p| (p.sealed, p.done)).unzip();
-        match insert(&db, bodies).await {
+        let hand_over = hand_over.lock().ok().and_then(|h| h.clone());
+        let small = bodies.iter().map(Vec::len).sum::<usize>() <= HANDED_BYTES;
+        let permit = match &hand_over {
+            Some(h) if small => h.sender.try_reserve().ok().map(|p| (p, h.claim_ms)),
+            _ => None,
+        };
+        let claimed_until_ms = permit
+            .as_ref()
+            .map(|(_, claim_ms)| now_ms().saturating_add(*claim_ms));
+        match insert(&db, &bodies, claimed_until_ms).await {
             Ok(ids) => {
-                stored.notify_one();
-                for (done, id) in waiting.into_iter().zip(ids) {
-                    let _ = done.send(Ok(id));
+                for (done, id) in waiting.into_iter().zip(&ids) {
+                    let _ = done.send(Ok(*id));
+                }
+                match (permit, claimed_until_ms) {
+                    (Some((permit, _)), Some(claimed_until_ms)) => permit.send(Handed {
+                        rows: ids.into_iter().zip(bodies).collect(),
+                        claimed_until_ms,
+                    }),
+                    _ => stored.notify_one(),
                 }
             }
             Err(error) => {
@@ -102,28 +168,37 @@ async fn writer(db: Db, mut receiver: mpsc::Receiver<Pending>, stored: Arc<tokio
     }
 }
 
-/// One transaction, one statement: returns the ids in input order.
-async fn insert(db: &Db, bodies: Vec<Vec<u8>>) -> Result<Vec<i64>, sqlx::Error> {
+/// One transaction, one statement: returns the ids in input order. The rows are claimed
+/// until `claimed_until_ms` when it is given (handed over).
+async fn insert(
+    db: &Db,
+    bodies: &[Vec<u8>],
+    claimed_until_ms: Option<i64>,
+) -> Result<Vec<i64>, sqlx::Error> {
     match db {
         Db::Postgres(pool) => {
             sqlx::query_scalar(
-                "INSERT INTO webhook_inbox (body_sealed)
-                 SELECT body FROM unnest($1::bytea[]) WITH ORDINALITY AS t(body, n) ORDER BY n
+                "INSERT INTO webhook_inbox (body_sealed, claimed_until_ms)
+                 SELECT body, $2 FROM unnest($1::bytea[]) WITH ORDINALITY AS t(body, n)
+                  ORDER BY n
                  RETURNING id",
             )
             .bind(bodies)
+            .bind(claimed_until_ms)
             .fetch_all(pool)
             .await
         }
         Db::Sqlite(pool) => {
-            let placeholders: Vec<String> = (1..=bodies.len()).map(|i| format!("(${i})")).collect();
+            let placeholders: Vec<String> = (2..=bodies.len() + 1)
+                .map(|i| format!("(${i}, $1)"))
+                .collect();
             let sql = format!(
-                "INSERT INTO webhook_inbox (body_sealed) VALUES {} RETURNING id",
+                "INSERT INTO webhook_inbox (body_sealed, claimed_until_ms) VALUES {} RETURNING id",
                 placeholders.join(", ")
             );
-            let mut query = sqlx::query_scalar(&sql);
+            let mut query = sqlx::query_scalar(&sql).bind(claimed_until_ms);
             for body in bodies {
-                query = query.bind(body);
+                query = query.bind(body.as_slice());
             }
             query.fetch_all(pool).await
         }

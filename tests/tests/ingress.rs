@@ -182,6 +182,8 @@ on_both_backends!(
     a_message_for_a_tenant_not_yet_projected_waits_instead_of_being_dropped,
     a_worker_decides_on_what_another_wrote_after_it_cached_a_conversation,
     the_running_worker_records_every_message_once_in_sequence,
+    the_worker_handed_the_inbox_records_every_message_once,
+    a_handed_row_left_unprocessed_is_claimed_from_the_table_once_its_claim_ends,
 );
 
 /// The pipelined loop of `lyo serve` (the next batch decided while the previous one commits),
@@ -603,5 +605,133 @@ async fn a_delivery_for_an_unknown_number_records_nothing(backend: Backend) {
     deliver(&s, &body).await;
     assert_eq!(s.platform.inbox_worker().drain().await.unwrap(), 1);
     assert!(conversation_events(&s.platform, 0).await.is_empty());
+    assert_eq!(pending_bodies(&s.platform.db).await, (0, 0));
+}
+
+/// `lyo serve`'s first worker is handed what the webhook stores (claimed for it at insert);
+/// a second worker, as in another process, claims from the table. Copies, several customers,
+/// waves: every message once, every conversation without gaps, the inbox empty. The rows are
+/// claimed for an hour: only the hand-over can have processed them.
+async fn the_worker_handed_the_inbox_records_every_message_once(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = setup(backend, &db, &[]).await;
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let handed = s
+        .platform
+        .inbox_worker()
+        .claiming_for(std::time::Duration::from_secs(3600))
+        .with_handed(&s.platform.inbox);
+    let workers = [
+        tokio::spawn(handed.run(cancel.clone())),
+        tokio::spawn(s.platform.inbox_worker().run(cancel.clone())),
+    ];
+    let customers = ["393330000201", "393330000202", "393330000203"];
+    for wave in 0..5 {
+        let bodies: Vec<Vec<u8>> = (0..8)
+            .map(|n| {
+                let id = format!("wamid.H{wave}.{n}");
+                text(&id, Some(customers[n % 3]), None, "ciao", now())
+            })
+            .collect();
+        // Each delivery twice, the copies at the same moment as the originals.
+        let sends = bodies.iter().chain(&bodies).map(|body| deliver(&s, body));
+        futures::future::join_all(sends).await;
+    }
+    let events = conversation_events(&s.platform, 40).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let events_after = conversation_events(&s.platform, 40).await;
+    cancel.cancel();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    assert_eq!(events.len(), 40, "40 messages, each twice: 40 events");
+    assert_eq!(events_after.len(), 40);
+    let mut by_conversation: std::collections::HashMap<String, Vec<i64>> = Default::default();
+    for event in all_conversation_events(&s.platform).await {
+        by_conversation
+            .entry(event.aggregate_id)
+            .or_default()
+            .push(event.sequence);
+    }
+    assert_eq!(by_conversation.len(), 3);
+    for sequences in by_conversation.values_mut() {
+        sequences.sort_unstable();
+        let n = sequences.len() as i64;
+        assert_eq!(
+            *sequences,
+            (1..=n).collect::<Vec<i64>>(),
+            "no gap, no repeat"
+        );
+    }
+    assert_eq!(pending_bodies(&s.platform.db).await, (0, 0));
+}
+
+/// A row handed over is stored claimed, so no other worker takes it; if its worker never
+/// processes it (the process died), it is claimed from the table once the claim ends. Once
+/// the hand-over ends (its receiver dropped), rows are stored unclaimed again.
+async fn a_handed_row_left_unprocessed_is_claimed_from_the_table_once_its_claim_ends(
+    backend: Backend,
+) {
+    let db = TestDb::migrated(backend).await;
+    let s = setup(backend, &db, &[]).await;
+    let mut receiver = s
+        .platform
+        .inbox
+        .hand_over(std::time::Duration::from_secs(600));
+    deliver(
+        &s,
+        &text("wamid.C1", Some("393330000301"), None, "ciao", now()),
+    )
+    .await;
+    let handed = receiver.try_recv().expect("handed over once stored");
+    assert_eq!(handed.rows.len(), 1);
+    let claimed: Option<i64> = match &s.platform.db {
+        Db::Postgres(pool) => {
+            sqlx::query_scalar("SELECT claimed_until_ms FROM webhook_inbox WHERE id = $1")
+                .bind(handed.rows[0].0)
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        }
+        Db::Sqlite(pool) => {
+            sqlx::query_scalar("SELECT claimed_until_ms FROM webhook_inbox WHERE id = $1")
+                .bind(handed.rows[0].0)
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(claimed, Some(handed.claimed_until_ms), "stored claimed");
+    let other = s.platform.inbox_worker();
+    assert_eq!(
+        other.drain().await.unwrap(),
+        0,
+        "claimed for the handed worker"
+    );
+
+    // The hand-over ends: the next delivery is stored unclaimed and any worker takes it.
+    drop(receiver);
+    deliver(
+        &s,
+        &text("wamid.C2", Some("393330000301"), None, "ancora", now()),
+    )
+    .await;
+    assert_eq!(other.drain().await.unwrap(), 1);
+    assert_eq!(conversation_events(&s.platform, 1).await.len(), 1);
+
+    // The first row's claim ends (as if its minutes had passed): it is taken from the table.
+    s.platform
+        .db
+        .execute("UPDATE webhook_inbox SET claimed_until_ms = 1", &[])
+        .await
+        .unwrap();
+    assert_eq!(other.drain().await.unwrap(), 1);
+    let ids: Vec<String> = all_conversation_events(&s.platform)
+        .await
+        .iter()
+        .filter(|e| e.event_type == "MessageReceived")
+        .map(|e| e.event_id.to_string())
+        .collect();
+    assert_eq!(ids.len(), 2, "both messages, once each");
     assert_eq!(pending_bodies(&s.platform.db).await, (0, 0));
 }

@@ -23,6 +23,7 @@ pub use decide::{decide, Inbound, Rejected};
 use crate::db::{fetch, Db, DbTx};
 use crate::event_store::{AppendError, EventRepository, SealedBatch, StreamPosition};
 use crate::identity::SqlSubjectDirectory;
+use crate::inbox::{Handed, WebhookInbox};
 use crate::outbound::Handoff;
 use crate::pii::MasterKey;
 use crate::projection::SqlTenantDirectory;
@@ -33,10 +34,11 @@ use lyo_application::projection::Projector;
 use lyo_application::tenants::TenantConfigs;
 use lyo_domain::conversation::Conversation;
 use route::RateLimits;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::Notify;
+use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone)]
@@ -102,6 +104,47 @@ pub struct InboxWorker {
     signal: Arc<Notify>,
     /// Where the replies of a batch go once committed (Postgres; see [`Handoff`]).
     handoff: Option<Handoff>,
+    /// Rows the inbox handed over, already claimed for this worker (`WebhookInbox::hand_over`).
+    handed: Option<tokio::sync::Mutex<HandedRows>>,
+    /// Whether the table may hold rows for this worker to claim. Always true without `handed`:
+    /// with it, set when the inbox stored rows unclaimed, a batch was released, a claim came
+    /// back full, and once a second (a crashed process's rows, deferred rows).
+    look_in_table: AtomicBool,
+}
+
+/// The inbox's channel of handed rows and what was received but not yet taken.
+struct HandedRows {
+    receiver: mpsc::Receiver<Handed>,
+    waiting: VecDeque<Handed>,
+}
+
+impl HandedRows {
+    /// Up to `limit` rows, skipping those whose claim is more than half used (they wait for
+    /// it to expire and are claimed from the table then, as after a crash).
+    fn take(&mut self, limit: usize, claim_ms: i64) -> Vec<(i64, Option<Vec<u8>>)> {
+        while let Ok(handed) = self.receiver.try_recv() {
+            self.waiting.push_back(handed);
+        }
+        let fresh_after = now_ms().saturating_add(claim_ms / 2);
+        let mut rows = Vec::new();
+        while rows.len() < limit {
+            let Some(handed) = self.waiting.front_mut() else {
+                break;
+            };
+            if handed.claimed_until_ms < fresh_after {
+                metrics::counter!("lyo_inbox_handed_stale_total")
+                    .increment(handed.rows.len() as u64);
+                self.waiting.pop_front();
+                continue;
+            }
+            let n = handed.rows.len().min(limit - rows.len());
+            rows.extend(handed.rows.drain(..n).map(|(id, body)| (id, Some(body))));
+            if handed.rows.is_empty() {
+                self.waiting.pop_front();
+            }
+        }
+        rows
+    }
 }
 
 use crate::now_ms;
@@ -147,7 +190,26 @@ impl InboxWorker {
             conversations: Mutex::new(ConversationCache::default()),
             signal,
             handoff: None,
+            handed: None,
+            look_in_table: AtomicBool::new(true),
         }
+    }
+
+    /// Claims rows for `claim_for` instead (before [`Self::with_handed`]).
+    pub fn claiming_for(mut self, claim_for: Duration) -> Self {
+        self.config.claim_for = claim_for;
+        self
+    }
+
+    /// Takes the rows `inbox` hands over, claimed for this worker's `claim_for`, before
+    /// claiming any from the table (one worker per process: a later call moves the hand-over).
+    pub fn with_handed(mut self, inbox: &WebhookInbox) -> Self {
+        let receiver = inbox.hand_over(self.config.claim_for);
+        self.handed = Some(tokio::sync::Mutex::new(HandedRows {
+            receiver,
+            waiting: VecDeque::new(),
+        }));
+        self
     }
 
     /// Queues and claims the replies of each batch in its transaction and hands them to this
@@ -158,7 +220,8 @@ impl InboxWorker {
         self
     }
 
-    /// Runs until `cancel`, waking when the inbox stores something (or every second).
+    /// Runs until `cancel`, waking when the inbox hands rows over or stores some unclaimed (or
+    /// every second).
     /// Pipelined: while one batch is inserted and committed, the next one is claimed, parsed,
     /// decided (on top of the first one's states) and sealed. It is committed only if the first
     /// one was; otherwise it is discarded and decided again.
@@ -173,8 +236,11 @@ impl InboxWorker {
                 Ok(None) => {
                     tokio::select! {
                         _ = cancel.cancelled() => {}
-                        _ = self.signal.notified() => {}
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = self.signal.notified() => self.look_in_table.store(true, Ordering::Release),
+                        _ = self.handed_arrival() => {}
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {
+                            self.look_in_table.store(true, Ordering::Release)
+                        }
                     }
                     continue;
                 }
@@ -207,6 +273,38 @@ impl InboxWorker {
         if let Some(decided) = next {
             self.discard(decided).await;
         }
+        self.give_back_handed().await;
+    }
+
+    /// Waits until the inbox hands over rows (never, without a hand-over).
+    async fn handed_arrival(&self) {
+        let Some(handed) = &self.handed else {
+            return std::future::pending().await;
+        };
+        let mut handed = handed.lock().await;
+        match handed.receiver.recv().await {
+            Some(rows) => handed.waiting.push_back(rows),
+            None => {
+                drop(handed);
+                std::future::pending::<()>().await
+            }
+        }
+    }
+
+    /// At shutdown: releases the claims of rows handed over and not processed, so another
+    /// process takes them at once rather than when their claims expire.
+    async fn give_back_handed(&self) {
+        let Some(handed) = &self.handed else {
+            return;
+        };
+        let rows = {
+            let mut handed = handed.lock().await;
+            handed.receiver.close();
+            handed.take(usize::MAX, 0)
+        };
+        if !rows.is_empty() {
+            self.release(&rows).await;
+        }
     }
 
     /// Logs a failed batch; whether to pause before the next (a conflict is retried at once).
@@ -233,6 +331,7 @@ impl InboxWorker {
     async fn drain_once(&self) -> Result<usize, IngressError> {
         let mut attempts = 1;
         loop {
+            self.look_in_table.store(true, Ordering::Release);
             let result = match self.prepare().await? {
                 None => return Ok(0),
                 Some(decided) => self.commit(decided).await,
@@ -249,7 +348,7 @@ impl InboxWorker {
     /// forgotten again if the batch does not commit.
     async fn prepare(&self) -> Result<Option<Decided>, IngressError> {
         let started = Instant::now();
-        let rows = self.claim().await?;
+        let rows = self.take().await?;
         if rows.is_empty() {
             return Ok(None);
         }
@@ -352,6 +451,7 @@ impl InboxWorker {
         if let Err(error) = release_rows(&self.db, &ids).await {
             tracing::warn!(error = %error, "could not release claimed inbox rows");
         }
+        self.look_in_table.store(true, Ordering::Release);
     }
 
     /// Loads every conversation of the batch once and decides its commands; returns the events
@@ -435,6 +535,28 @@ impl InboxWorker {
         Ok(())
     }
 
+    /// The next rows to process: handed over ones first, else claimed from the table when it
+    /// may hold some.
+    async fn take(&self) -> Result<Vec<(i64, Option<Vec<u8>>)>, sqlx::Error> {
+        let limit = self.config.batch as usize;
+        if let Some(handed) = &self.handed {
+            let claim_ms = i64::try_from(self.config.claim_for.as_millis()).unwrap_or(i64::MAX);
+            let rows = handed.lock().await.take(limit, claim_ms);
+            if !rows.is_empty() {
+                return Ok(rows);
+            }
+            if !self.look_in_table.swap(false, Ordering::AcqRel) {
+                return Ok(Vec::new());
+            }
+        }
+        let claimed = self.claim().await;
+        if claimed.as_ref().map_or(true, |rows| rows.len() >= limit) {
+            // Failed, or more may be waiting: look again next time.
+            self.look_in_table.store(true, Ordering::Release);
+        }
+        claimed
+    }
+
     /// Rows pending and not claimed, claimed for `claim_for` by a statement of their own.
     /// Not by locking them in the batch's transaction: a transaction that holds a
     /// transaction id while its batch is decided holds back the read horizon of every
@@ -513,4 +635,38 @@ fn list(ids: &[i64]) -> String {
         .map(i64::to_string)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn handed(ids: std::ops::Range<i64>, claimed_until_ms: i64) -> Handed {
+        Handed {
+            rows: ids.map(|id| (id, vec![id as u8])).collect(),
+            claimed_until_ms,
+        }
+    }
+
+    #[tokio::test]
+    async fn handed_rows_are_taken_in_order_up_to_the_limit_skipping_stale_claims() {
+        let (sender, receiver) = mpsc::channel(4);
+        let mut rows = HandedRows {
+            receiver,
+            waiting: VecDeque::new(),
+        };
+        let claim_ms = 10_000;
+        let now = now_ms();
+        sender.send(handed(1..4, now + claim_ms)).await.unwrap();
+        // Claimed long ago: more than half of its claim is used.
+        sender.send(handed(4..6, now + claim_ms / 4)).await.unwrap();
+        sender.send(handed(6..8, now + claim_ms)).await.unwrap();
+        let ids = |taken: Vec<(i64, Option<Vec<u8>>)>| -> Vec<i64> {
+            taken.into_iter().map(|(id, _)| id).collect()
+        };
+        assert_eq!(ids(rows.take(2, claim_ms)), [1, 2]);
+        assert_eq!(ids(rows.take(10, claim_ms)), [3, 6, 7]);
+        assert!(rows.take(10, claim_ms).is_empty());
+    }
 }
