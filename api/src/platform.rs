@@ -147,19 +147,31 @@ impl Platform {
             })
     }
 
-    pub fn runner(&self, projector: Arc<dyn Projector>) -> ProjectionRunner {
-        let name = projector.name();
+    /// The event log as the projector `name` reads it: only its events and payloads, woken
+    /// only by appends that concern it.
+    pub fn log_for(&self, name: &str) -> SqlEventLog {
+        use lyo_infrastructure::projection::{
+            events_read_by, payloads_read_by, woken_by, woken_when_queued,
+        };
         let mut log = self.sql_log.clone();
-        if let Some(events) = lyo_infrastructure::projection::events_read_by(name) {
+        if let Some(events) = events_read_by(name) {
             log = log.with_only(events);
         }
-        if let Some(payloads) = lyo_infrastructure::projection::payloads_read_by(name) {
+        if let Some(payloads) = payloads_read_by(name) {
             log = log.with_payloads_of(payloads);
         }
-        if let Some(events) = lyo_infrastructure::projection::woken_by(name) {
+        if let Some(events) = woken_by(name) {
             log = log.with_wakes_for(events);
         }
-        let log: Arc<dyn EventLog> = Arc::new(log);
+        if !woken_when_queued(name) {
+            log = log.without_wakes_when_queued();
+        }
+        log
+    }
+
+    pub fn runner(&self, projector: Arc<dyn Projector>) -> ProjectionRunner {
+        let name = projector.name();
+        let log: Arc<dyn EventLog> = Arc::new(self.log_for(name));
         ProjectionRunner::new(
             projector,
             log,

@@ -21,6 +21,7 @@
 use crate::db::Db;
 use crate::now_ms;
 use crate::pii::MasterKey;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -32,10 +33,11 @@ const QUEUE: usize = 4096;
 /// What sealed inbox bodies are bound to (the benchmark's verifier opens them too).
 pub const INBOX_AAD: &[u8] = b"lyo:webhook-inbox:v1";
 /// Batches handed over and not yet taken by the worker at most; beyond that the rows wait in
-/// the table (a worker behind its inbox reads a backlog from there).
-const HANDED_BATCHES: usize = 4;
+/// the table (a worker behind its inbox reads a backlog from there). Under load the writer
+/// commits several small batches while the worker decides one.
+const HANDED_BATCHES: usize = 64;
 /// A batch whose sealed bodies are larger than this is not handed over (memory).
-const HANDED_BYTES: usize = 4 << 20;
+const HANDED_BYTES: usize = 1 << 20;
 
 /// Inbox rows stored with a claim for this process's worker: `(id, sealed body)`.
 #[derive(Debug)]
@@ -45,10 +47,19 @@ pub struct Handed {
     pub claimed_until_ms: i64,
 }
 
+/// The worker's side of the hand-over.
+pub struct HandedInbox {
+    pub rows: mpsc::Receiver<Handed>,
+    /// Set when a batch was stored unclaimed meanwhile (the channel was full, the bodies
+    /// large): the worker should claim from the table.
+    pub stored_unclaimed: Arc<AtomicBool>,
+}
+
 #[derive(Clone)]
 struct HandOver {
     sender: mpsc::Sender<Handed>,
     claim_ms: i64,
+    stored_unclaimed: Arc<AtomicBool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,13 +100,21 @@ impl WebhookInbox {
     /// From now on, batches are stored claimed for `claim_for` and handed to the returned
     /// receiver (one inbox worker of this process; a later call replaces it). Once the receiver
     /// is dropped, rows are stored unclaimed again.
-    pub fn hand_over(&self, claim_for: Duration) -> mpsc::Receiver<Handed> {
-        let (sender, receiver) = mpsc::channel(HANDED_BATCHES);
+    pub fn hand_over(&self, claim_for: Duration) -> HandedInbox {
+        let (sender, rows) = mpsc::channel(HANDED_BATCHES);
         let claim_ms = i64::try_from(claim_for.as_millis()).unwrap_or(i64::MAX);
+        let stored_unclaimed = Arc::new(AtomicBool::new(true));
         if let Ok(mut hand_over) = self.hand_over.lock() {
-            *hand_over = Some(HandOver { sender, claim_ms });
+            *hand_over = Some(HandOver {
+                sender,
+                claim_ms,
+                stored_unclaimed: stored_unclaimed.clone(),
+            });
         }
-        receiver
+        HandedInbox {
+            rows,
+            stored_unclaimed,
+        }
     }
 
     /// Stores a verified raw body; returns its inbox id once it is committed.
@@ -154,7 +173,12 @@ async fn writer(
                         rows: ids.into_iter().zip(bodies).collect(),
                         claimed_until_ms,
                     }),
-                    _ => stored.notify_one(),
+                    _ => {
+                        if let Some(h) = &hand_over {
+                            h.stored_unclaimed.store(true, Ordering::Release);
+                        }
+                        stored.notify_one()
+                    }
                 }
             }
             Err(error) => {

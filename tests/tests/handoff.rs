@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use lyo_api::platform::Platform;
+use lyo_application::event_log::EventLog;
 use lyo_domain::ids::TenantId;
 use lyo_infrastructure::db::Db;
 use lyo_infrastructure::ingress::InboxWorker;
@@ -111,7 +112,14 @@ async fn replies_go_from_the_inbox_worker_to_the_dispatcher_without_the_projecto
     );
 
     let mut customer = SimulatedCustomer::new(PHONE_NUMBER_ID, "393471234567", "Ada");
+    let projector_woken = s.platform.log_for(OUTBOUND_QUEUE).subscribe();
+    let others_woken = s.platform.log_for("any other").subscribe();
     assert_eq!(s.customer_writes(&mut customer, "ciao").await, 1);
+    assert!(
+        !projector_woken.has_changed().unwrap(),
+        "the worker wrote every queue row: the queue projector is not woken"
+    );
+    assert!(others_woken.has_changed().unwrap());
 
     // Queued and claimed in the worker's transaction: the queue projector never ran.
     let queued = s.replies().await;
@@ -181,8 +189,13 @@ async fn a_conversation_the_projector_has_not_caught_up_with_is_left_to_it() {
 
     // The customer writes again before the projector has applied the first exchange: a reply
     // queued by another writer in between could be missing from the queue, so nothing of this
-    // conversation is written ahead of the projector.
+    // conversation is written ahead of the projector, which is woken for it.
+    let projector_woken = s.platform.log_for(OUTBOUND_QUEUE).subscribe();
     s.customer_writes(&mut customer, "ci sei?").await;
+    assert!(
+        projector_woken.has_changed().unwrap(),
+        "left to the projector"
+    );
     assert_eq!(s.replies().await.len(), first.len(), "nothing queued ahead");
     assert_eq!(s.claims().await, claimed, "nothing claimed");
 

@@ -184,6 +184,7 @@ on_both_backends!(
     the_running_worker_records_every_message_once_in_sequence,
     the_worker_handed_the_inbox_records_every_message_once,
     a_handed_row_left_unprocessed_is_claimed_from_the_table_once_its_claim_ends,
+    deliveries_beyond_what_the_worker_has_taken_are_stored_unclaimed,
 );
 
 /// The pipelined loop of `lyo serve` (the next batch decided while the previous one commits),
@@ -677,7 +678,8 @@ async fn a_handed_row_left_unprocessed_is_claimed_from_the_table_once_its_claim_
     let mut receiver = s
         .platform
         .inbox
-        .hand_over(std::time::Duration::from_secs(600));
+        .hand_over(std::time::Duration::from_secs(600))
+        .rows;
     deliver(
         &s,
         &text("wamid.C1", Some("393330000301"), None, "ciao", now()),
@@ -734,4 +736,42 @@ async fn a_handed_row_left_unprocessed_is_claimed_from_the_table_once_its_claim_
         .collect();
     assert_eq!(ids.len(), 2, "both messages, once each");
     assert_eq!(pending_bodies(&s.platform.db).await, (0, 0));
+}
+
+/// A worker that does not keep up is not handed more than a bounded number of batches: the
+/// deliveries after that are stored unclaimed, and the worker is told to claim from the table.
+async fn deliveries_beyond_what_the_worker_has_taken_are_stored_unclaimed(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = setup(backend, &db, &[]).await;
+    let inbox = s
+        .platform
+        .inbox
+        .hand_over(std::time::Duration::from_secs(600));
+    inbox
+        .stored_unclaimed
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    // One at a time: each its own batch. Nobody takes them.
+    let mut n = 0;
+    while !inbox
+        .stored_unclaimed
+        .load(std::sync::atomic::Ordering::SeqCst)
+    {
+        assert!(n < 1000, "the hand-over is bounded");
+        deliver(
+            &s,
+            &text(
+                &format!("wamid.F{n}"),
+                Some("393330000401"),
+                None,
+                "ciao",
+                now(),
+            ),
+        )
+        .await;
+        n += 1;
+    }
+    assert!(n > 1, "batches are handed over until the channel is full");
+    // Exactly the last one waits unclaimed in the table; a worker claiming there takes it.
+    assert_eq!(s.platform.inbox_worker().drain().await.unwrap(), 1);
+    assert_eq!(conversation_events(&s.platform, 1).await.len(), 1);
 }

@@ -30,6 +30,8 @@ pub struct SqlEventLog {
     bounded: bool,
     /// Appends of which events wake a reader at once; `None`: all.
     wakes: Option<Selection>,
+    /// Whether appends that also wrote the outbound queue's rows wake it (with `wakes`).
+    wakes_when_queued: bool,
 }
 
 const PG_READ: &str = "
@@ -168,6 +170,7 @@ impl SqlEventLog {
             read,
             bounded: false,
             wakes: None,
+            wakes_when_queued: true,
         }
     }
 
@@ -195,6 +198,16 @@ impl SqlEventLog {
     pub fn with_wakes_for(&self, selection: Selection) -> Self {
         Self {
             wakes: Some(selection),
+            ..self.clone()
+        }
+    }
+
+    /// The same log, whose subscribers are not woken by appends that also wrote the outbound
+    /// queue's rows (`Appended::Events`); they reach them at their idle wait or with the next
+    /// append that wakes them. For the outbound queue's own projector.
+    pub fn without_wakes_when_queued(&self) -> Self {
+        Self {
+            wakes_when_queued: false,
             ..self.clone()
         }
     }
@@ -367,7 +380,7 @@ impl EventLog for SqlEventLog {
 
     fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
         match self.wakes {
-            Some(selection) => self.signal.subscribe_to(selection),
+            Some(selection) => self.signal.subscribe_to(selection, self.wakes_when_queued),
             None => self.signal.subscribe(),
         }
     }

@@ -39,19 +39,23 @@ pub struct EventRepository {
 impl EventRepository {
     /// Wakes readers of the global log and counts the appended events of `aggregate_type`
     /// (their event types, one per event); call after a commit that appended events without
-    /// [`PersistedEventRepository::persist`].
+    /// [`PersistedEventRepository::persist`]. `queued`: that commit also wrote everything the
+    /// outbound queue takes from these events ([`Appended::Events`]).
     pub fn appended(
         &self,
         aggregate_type: &'static str,
         event_types: &[&str],
+        queued: bool,
         started: std::time::Instant,
     ) {
         if event_types.is_empty() {
             return;
         }
-        self.inner
-            .signal
-            .appended(Appended::Events(aggregate_type, event_types));
+        self.inner.signal.appended(Appended::Events {
+            aggregate: aggregate_type,
+            events: event_types,
+            queued,
+        });
         metrics::counter!("lyo_events_appended_total", "aggregate_type" => aggregate_type)
             .increment(event_types.len() as u64);
         metrics::histogram!("lyo_event_append_duration_seconds", "aggregate_type" => aggregate_type)
@@ -223,7 +227,7 @@ impl PersistedEventRepository for EventRepository {
         match result {
             Ok(()) => {
                 let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
-                self.appended(A::TYPE, &types, started);
+                self.appended(A::TYPE, &types, false, started);
                 Ok(())
             }
             Err(error) => {

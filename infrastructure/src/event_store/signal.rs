@@ -33,24 +33,35 @@ struct Local {
 #[derive(Debug)]
 struct Narrow {
     selection: Selection,
+    /// Also woken by appends whose outbound queue rows were written with them.
+    by_queued: bool,
     sender: watch::Sender<u64>,
 }
 
 /// What an append wrote, as far as the wake-ups are concerned.
 #[derive(Debug, Clone, Copy)]
 pub enum Appended<'a> {
-    /// Events of one aggregate type, with their event types.
-    Events(&'a str, &'a [&'a str]),
+    /// Events of one aggregate type, with their event types. `queued`: the transaction that
+    /// appended them also wrote everything the outbound queue takes from them (the inbox
+    /// worker's replies handed over, ADR 0010).
+    Events {
+        aggregate: &'a str,
+        events: &'a [&'a str],
+        queued: bool,
+    },
     /// Unknown: another process's append.
     Unknown,
 }
 
 impl Appended<'_> {
-    /// Whether it may hold an event of `selection`.
-    fn concerns(&self, selection: &Selection) -> bool {
+    /// Whether it may hold an event of `selection` that its reader has not seen applied.
+    fn concerns(&self, selection: &Selection, by_queued: bool) -> bool {
         match *self {
             Appended::Unknown => true,
-            Appended::Events(aggregate, events) => {
+            Appended::Events { queued: true, .. } if !by_queued => false,
+            Appended::Events {
+                aggregate, events, ..
+            } => {
                 selection.aggregates.contains(&aggregate)
                     || events.iter().any(|e| selection.events.contains(e))
             }
@@ -63,7 +74,7 @@ impl Local {
         bump(&self.all);
         if let Ok(narrow) = self.narrow.lock() {
             for subscription in narrow.iter() {
-                if appended.concerns(&subscription.selection) {
+                if appended.concerns(&subscription.selection, subscription.by_queued) {
                     bump(&subscription.sender);
                 }
             }
@@ -110,9 +121,11 @@ impl AppendSignal {
         self.local.all.subscribe()
     }
 
-    /// Changes after appends here that may hold events of `selection`, and after any append
-    /// elsewhere (another process's notification does not say what it appended).
-    pub fn subscribe_to(&self, selection: Selection) -> watch::Receiver<u64> {
+    /// Changes after appends here that may hold events of `selection` (unless `by_queued` is
+    /// false and the append also wrote the outbound queue's rows: [`Appended::Events`]), and
+    /// after any append elsewhere (another process's notification does not say what it
+    /// appended).
+    pub fn subscribe_to(&self, selection: Selection, by_queued: bool) -> watch::Receiver<u64> {
         let Ok(mut narrow) = self.narrow_lock() else {
             // A poisoned lock: wake on every append instead (a receiver without a sender
             // would report a change at once, forever, and its reader would spin).
@@ -120,7 +133,11 @@ impl AppendSignal {
         };
         let (sender, receiver) = watch::channel(0);
         narrow.retain(|s| s.sender.receiver_count() > 0);
-        narrow.push(Narrow { selection, sender });
+        narrow.push(Narrow {
+            selection,
+            by_queued,
+            sender,
+        });
         receiver
     }
 
@@ -211,23 +228,55 @@ mod tests {
         events: lyo_application::booking::CONVERSATION_EVENTS,
     };
 
+    fn events<'a>(aggregate: &'a str, events: &'a [&'a str]) -> Appended<'a> {
+        Appended::Events {
+            aggregate,
+            events,
+            queued: false,
+        }
+    }
+
+    fn queued<'a>(aggregate: &'a str, events: &'a [&'a str]) -> Appended<'a> {
+        Appended::Events {
+            aggregate,
+            events,
+            queued: true,
+        }
+    }
+
     #[test]
     fn an_append_concerns_a_selection_by_its_aggregate_or_its_event_types() {
-        let concerns = |appended: Appended| appended.concerns(&BOOKING);
-        assert!(concerns(Appended::Events(
-            "Appointment",
-            &["AppointmentBooked"]
-        )));
-        assert!(concerns(Appended::Events(
+        let concerns = |appended: Appended| appended.concerns(&BOOKING, true);
+        assert!(concerns(events("Appointment", &["AppointmentBooked"])));
+        assert!(concerns(events(
             "Conversation",
             &["MessageReceived", "BookingRequested"]
         )));
-        assert!(!concerns(Appended::Events(
+        assert!(!concerns(events(
             "Conversation",
             &["MessageReceived", "MessageRead", "ReplyQueued"]
         )));
-        assert!(!concerns(Appended::Events("Delivery", &["ReplyAccepted"])));
+        assert!(!concerns(events("Delivery", &["ReplyAccepted"])));
         assert!(concerns(Appended::Unknown), "another process's append");
+        assert!(
+            concerns(queued("Conversation", &["BookingRequested"])),
+            "queued rows concern only readers that asked"
+        );
+    }
+
+    #[test]
+    fn an_append_that_wrote_the_queue_rows_does_not_concern_readers_that_said_so() {
+        const QUEUE: Selection = Selection::of(&["Conversation"]);
+        let concerns = |appended: Appended| appended.concerns(&QUEUE, false);
+        assert!(!concerns(queued(
+            "Conversation",
+            &["MessageReceived", "ReplyQueued"]
+        )));
+        assert!(concerns(events(
+            "Conversation",
+            &["MessageReceived", "ReplyQueued"]
+        )));
+        assert!(concerns(Appended::Unknown));
     }
 
     #[tokio::test]
@@ -241,12 +290,12 @@ mod tests {
             remote: None,
         };
         let mut all = signal.subscribe();
-        let mut booking = signal.subscribe_to(BOOKING);
-        signal.appended(Appended::Events("Conversation", &["MessageReceived"]));
+        let mut booking = signal.subscribe_to(BOOKING, true);
+        signal.appended(events("Conversation", &["MessageReceived"]));
         assert!(all.has_changed().unwrap_or(false));
         assert!(!booking.has_changed().unwrap_or(true));
         all.borrow_and_update();
-        signal.appended(Appended::Events("Conversation", &["BookingRequested"]));
+        signal.appended(events("Conversation", &["BookingRequested"]));
         assert!(all.has_changed().unwrap_or(false));
         assert!(booking.has_changed().unwrap_or(false));
         booking.borrow_and_update();

@@ -24,7 +24,7 @@ use crate::db::{fetch, Db, DbTx};
 use crate::event_store::{AppendError, EventRepository, SealedBatch, StreamPosition};
 use crate::identity::SqlSubjectDirectory;
 use crate::inbox::{Handed, WebhookInbox};
-use crate::outbound::Handoff;
+use crate::outbound::{Handoff, Queued};
 use crate::pii::MasterKey;
 use crate::projection::SqlTenantDirectory;
 use cqrs_es::persist::{PersistenceError, SerializedEvent};
@@ -106,10 +106,10 @@ pub struct InboxWorker {
     handoff: Option<Handoff>,
     /// Rows the inbox handed over, already claimed for this worker (`WebhookInbox::hand_over`).
     handed: Option<tokio::sync::Mutex<HandedRows>>,
-    /// Whether the table may hold rows for this worker to claim. Always true without `handed`:
-    /// with it, set when the inbox stored rows unclaimed, a batch was released, a claim came
-    /// back full, and once a second (a crashed process's rows, deferred rows).
-    look_in_table: AtomicBool,
+    /// Whether the table may hold rows for this worker to claim. Only read with `handed`, then
+    /// set by the inbox when it stored rows unclaimed, and here when a batch was released, a
+    /// claim came back full, and once a second (a crashed process's rows, deferred rows).
+    look_in_table: Arc<AtomicBool>,
 }
 
 /// The inbox's channel of handed rows and what was received but not yet taken.
@@ -191,7 +191,7 @@ impl InboxWorker {
             signal,
             handoff: None,
             handed: None,
-            look_in_table: AtomicBool::new(true),
+            look_in_table: Arc::new(AtomicBool::new(true)),
         }
     }
 
@@ -204,11 +204,12 @@ impl InboxWorker {
     /// Takes the rows `inbox` hands over, claimed for this worker's `claim_for`, before
     /// claiming any from the table (one worker per process: a later call moves the hand-over).
     pub fn with_handed(mut self, inbox: &WebhookInbox) -> Self {
-        let receiver = inbox.hand_over(self.config.claim_for);
+        let inbox = inbox.hand_over(self.config.claim_for);
         self.handed = Some(tokio::sync::Mutex::new(HandedRows {
-            receiver,
+            receiver: inbox.rows,
             waiting: VecDeque::new(),
         }));
+        self.look_in_table = inbox.stored_unclaimed;
         self
     }
 
@@ -398,17 +399,17 @@ impl InboxWorker {
                 .insert_sealed::<Conversation>(&mut tx, &sealed)
                 .await?;
             // The rows of the queue are written after the events they come from.
-            let handed = match (&self.handoff, &mut tx) {
+            let queued = match (&self.handoff, &mut tx) {
                 (Some(handoff), DbTx::Postgres(pg)) => handoff.queue(pg, sealed.events()).await?,
-                _ => None,
+                _ => Queued::default(),
             };
             finish_rows(&mut tx, &plan.done, &plan.later).await?;
             tx.commit().await?;
-            Ok::<_, IngressError>(handed)
+            Ok::<_, IngressError>(queued)
         }
         .await;
-        let handed = match result {
-            Ok(handed) => handed,
+        let Queued { handed, complete } = match result {
+            Ok(queued) => queued,
             Err(error) => {
                 self.forget(&touched);
                 self.release(&rows).await;
@@ -419,7 +420,7 @@ impl InboxWorker {
             handoff.hand(&self.db, handed).await;
         }
         self.repository
-            .appended(Conversation::TYPE, &sealed.event_types(), started);
+            .appended(Conversation::TYPE, &sealed.event_types(), complete, started);
         tracing::debug!(
             rows = rows.len(),
             events = sealed.len(),
@@ -535,26 +536,25 @@ impl InboxWorker {
         Ok(())
     }
 
-    /// The next rows to process: handed over ones first, else claimed from the table when it
-    /// may hold some.
+    /// The next rows to process: claimed from the table when it may hold some (they are the
+    /// older ones), else those handed over.
     async fn take(&self) -> Result<Vec<(i64, Option<Vec<u8>>)>, sqlx::Error> {
         let limit = self.config.batch as usize;
-        if let Some(handed) = &self.handed {
-            let claim_ms = i64::try_from(self.config.claim_for.as_millis()).unwrap_or(i64::MAX);
-            let rows = handed.lock().await.take(limit, claim_ms);
-            if !rows.is_empty() {
-                return Ok(rows);
+        let Some(handed) = &self.handed else {
+            return self.claim().await;
+        };
+        if self.look_in_table.swap(false, Ordering::AcqRel) {
+            let claimed = self.claim().await;
+            if claimed.as_ref().map_or(true, |rows| rows.len() >= limit) {
+                // Failed, or more may be waiting: look again next time.
+                self.look_in_table.store(true, Ordering::Release);
             }
-            if !self.look_in_table.swap(false, Ordering::AcqRel) {
-                return Ok(Vec::new());
+            if !matches!(&claimed, Ok(rows) if rows.is_empty()) {
+                return claimed;
             }
         }
-        let claimed = self.claim().await;
-        if claimed.as_ref().map_or(true, |rows| rows.len() >= limit) {
-            // Failed, or more may be waiting: look again next time.
-            self.look_in_table.store(true, Ordering::Release);
-        }
-        claimed
+        let claim_ms = i64::try_from(self.config.claim_for.as_millis()).unwrap_or(i64::MAX);
+        Ok(handed.lock().await.take(limit, claim_ms))
     }
 
     /// Rows pending and not claimed, claimed for `claim_for` by a statement of their own.

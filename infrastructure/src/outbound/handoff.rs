@@ -9,7 +9,7 @@
 //! like any other. A handed-over claim of a process that dies expires like any other.
 
 use super::dispatcher::Prefetched;
-use super::queue::{signal, write_queued};
+use super::queue::{signal, write_queued, Written};
 use super::store::{self, Claimed, CustomerRow};
 use crate::db::Db;
 use crate::now_ms;
@@ -35,6 +35,17 @@ pub struct Handoff {
     /// Some replies were left to the dispatcher's own claim since a handed batch last finished:
     /// the next one to finish wakes a worker (a customer's next reply may be claimable then).
     left: Arc<AtomicBool>,
+}
+
+/// What the inbox worker's transaction wrote to the queue.
+#[derive(Default)]
+pub(crate) struct Queued {
+    /// The replies it claimed, to hand over once it committed.
+    pub(crate) handed: Option<Handed>,
+    /// It wrote every row the outbound queue's projector would write for its events: the
+    /// projector is not woken for them (`Appended::Events`) and applies them, changing nothing,
+    /// at its idle wait or with the next append that wakes it.
+    pub(crate) complete: bool,
 }
 
 /// Replies claimed in the inbox worker's transaction, for the dispatcher once it committed.
@@ -99,24 +110,27 @@ impl Handoff {
     }
 
     /// Writes the queue rows of the conversations that queued a reply among `events`, which
-    /// the caller has just inserted in `pg`, and claims their replies; `None` when they
-    /// queued none. Nothing is claimed unless the transaction commits; then pass the result
-    /// to [`Self::hand`].
+    /// the caller has just inserted in `pg`, and claims their replies (no `handed` when they
+    /// queued none). Nothing is claimed unless the transaction commits; then pass the
+    /// handed replies to [`Self::hand`].
     pub(crate) async fn queue(
         &self,
         pg: &mut sqlx::Transaction<'static, sqlx::Postgres>,
         events: &[SerializedEvent],
-    ) -> Result<Option<Handed>, sqlx::Error> {
+    ) -> Result<Queued, sqlx::Error> {
         // More replies than a dispatcher batch: a backlog, where nobody waits for the next
         // reply and the projector and the claim, in large batches, cost less than writing the
         // rows twice.
         let queued = events.iter().filter(|e| e.event_type == "ReplyQueued");
         if i64::try_from(queued.count()).unwrap_or(i64::MAX) > self.limit {
-            return Ok(None);
+            return Ok(Queued::default());
         }
-        let replies = write_queued(pg, events).await?;
+        let Written { replies, complete } = write_queued(pg, events).await?;
         if replies.is_empty() {
-            return Ok(None);
+            return Ok(Queued {
+                handed: None,
+                complete,
+            });
         }
         let now = now_ms();
         let claimed_until = now.saturating_add(millis(self.claim_for));
@@ -156,10 +170,13 @@ impl Handoff {
             customers.insert(row.subject_id.clone(), customer);
             claimed.push(row);
         }
-        Ok(Some(Handed {
-            claimed,
-            prefetched: Prefetched::handed(payloads, customers, claimed_until),
-        }))
+        Ok(Queued {
+            handed: Some(Handed {
+                claimed,
+                prefetched: Prefetched::handed(payloads, customers, claimed_until),
+            }),
+            complete,
+        })
     }
 
     /// Hands committed claims to the dispatcher. When it cannot take them, the claims end at

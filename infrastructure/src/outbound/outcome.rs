@@ -300,7 +300,7 @@ impl Dispatcher {
         tx.commit().await?;
         self.inner
             .repository
-            .appended(Delivery::TYPE, &sealed.event_types(), started);
+            .appended(Delivery::TYPE, &sealed.event_types(), false, started);
         Ok(true)
     }
 

@@ -176,11 +176,11 @@ SELECT s.id FROM unnest($1::text[], $2::bigint[]) AS s(id, before)
 /// reaches them, which then changes nothing. Only conversations whose earlier events the
 /// projector has applied; the others, and the conversations without a reply, are left to the
 /// projector (a batch without replies costs one pass over its events here). Statuses too: the
-/// send does not need them. Returns the ids of the replies queued.
+/// send does not need them.
 pub(super) async fn write_queued<'a>(
     pg: &mut sqlx::Transaction<'static, sqlx::Postgres>,
     events: &'a [SerializedEvent],
-) -> Result<Vec<&'a str>, sqlx::Error> {
+) -> Result<Written<'a>, sqlx::Error> {
     // Each answered conversation, with the sequence of its first event in the batch.
     let mut answered: HashMap<&str, usize> = HashMap::new();
     for e in events.iter().filter(|e| e.aggregate_type == CONVERSATION) {
@@ -189,7 +189,7 @@ pub(super) async fn write_queued<'a>(
         }
     }
     if answered.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Written::default());
     }
     for e in events {
         if let Some(first) = answered.get_mut(e.aggregate_id.as_str()) {
@@ -213,10 +213,11 @@ pub(super) async fn write_queued<'a>(
             answered.remove(id.as_str());
         }
     }
-    let events = events.iter().filter(|e| {
+    let written = |e: &&SerializedEvent| {
         answered.contains_key(e.aggregate_id.as_str()) && e.event_type != "MessageStatusChanged"
-    });
-    let events = events.filter_map(|e| {
+    };
+    let complete = events.iter().all(|e| written(&e));
+    let events = events.iter().filter(written).filter_map(|e| {
         let tenant = e.metadata.get("tenant_id").and_then(Value::as_str)?;
         Some(Event {
             tenant,
@@ -231,7 +232,20 @@ pub(super) async fn write_queued<'a>(
     });
     let batch = Batch::from_events(events)?;
     batch.write_rows_pg(pg).await?;
-    Ok(batch.replies.iter().map(|r| r.reply_id).collect())
+    Ok(Written {
+        replies: batch.replies.iter().map(|r| r.reply_id).collect(),
+        complete,
+    })
+}
+
+/// What [`write_queued`] wrote.
+#[derive(Default)]
+pub(super) struct Written<'a> {
+    /// The ids of the replies queued.
+    pub(super) replies: Vec<&'a str>,
+    /// Whether that is every row the projector would write for these events (no conversation
+    /// left to it, no statuses): it need not be woken for them.
+    pub(super) complete: bool,
 }
 
 /// What a batch of events changes, gathered so that each kind of row is written once per

@@ -98,6 +98,13 @@ pub fn woken_by(projector: &str) -> Option<Selection> {
     }
 }
 
+/// Whether appends that also wrote the outbound queue's rows (`Appended::Events`) wake
+/// `projector`: all but the queue's own projector, which applies them, changing nothing, at its
+/// idle wait or with the next append that wakes it (ADR 0010, "handed over").
+pub fn woken_when_queued(projector: &str) -> bool {
+    projector != crate::outbound::OUTBOUND_QUEUE
+}
+
 /// How long `projector`, woken after it caught up, waits before reading (`RunnerConfig::pace`).
 /// The event counts are a dashboard figure: read four times a second in large batches instead
 /// of once per append, they cost a tenth of the statements they did under load.
