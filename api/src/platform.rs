@@ -39,7 +39,7 @@ pub struct Platform {
     /// Tenants' configurations for the assistant (the `tenant_settings` read model, cached).
     pub tenant_configs: Arc<dyn TenantConfigs>,
     pub master_key: lyo_infrastructure::pii::MasterKey,
-    /// Notified when the webhook inbox stored deliveries.
+    /// Notified when the webhook inbox stored deliveries it did not hand over.
     pub inbox_stored: Arc<tokio::sync::Notify>,
     /// The webhook inbox; its writer tasks end once every clone is dropped (after draining).
     pub inbox: lyo_infrastructure::inbox::WebhookInbox,

@@ -85,7 +85,7 @@ pub struct WebhookInbox {
 impl WebhookInbox {
     /// Starts the writer task. It stops once every clone of the inbox is dropped and the queue
     /// is drained, so nothing accepted is abandoned.
-    /// `stored` is notified after every commit (the inbox worker waits on it).
+    /// `stored` is notified after every commit of rows not handed over (inbox workers wait on it).
     pub fn start(db: Db, master: MasterKey, stored: Arc<tokio::sync::Notify>) -> Self {
         let (queue, receiver) = mpsc::channel(QUEUE);
         let hand_over = Arc::new(Mutex::new(None));
