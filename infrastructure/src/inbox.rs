@@ -41,7 +41,7 @@ const HANDED_BYTES: usize = 1 << 20;
 
 /// Inbox rows stored with a claim for this process's worker: `(id, sealed body)`.
 #[derive(Debug)]
-pub struct Handed {
+pub struct ClaimedBatch {
     pub rows: Vec<(i64, Vec<u8>)>,
     /// When the claim ends (ms since the epoch).
     pub claimed_until_ms: i64,
@@ -49,7 +49,7 @@ pub struct Handed {
 
 /// The worker's side of the hand-over.
 pub struct HandedInbox {
-    pub rows: mpsc::Receiver<Handed>,
+    pub rows: mpsc::Receiver<ClaimedBatch>,
     /// Set when a batch was stored unclaimed meanwhile (the channel was full, the bodies
     /// large): the worker should claim from the table.
     pub stored_unclaimed: Arc<AtomicBool>,
@@ -57,7 +57,7 @@ pub struct HandedInbox {
 
 #[derive(Clone)]
 struct HandOver {
-    sender: mpsc::Sender<Handed>,
+    sender: mpsc::Sender<ClaimedBatch>,
     claim_ms: i64,
     stored_unclaimed: Arc<AtomicBool>,
 }
@@ -156,24 +156,23 @@ async fn writer(
             batch.into_iter().map(|p| (p.sealed, p.done)).unzip();
         let hand_over = hand_over.lock().ok().and_then(|h| h.clone());
         let small = bodies.iter().map(Vec::len).sum::<usize>() <= HANDED_BYTES;
-        let permit = match &hand_over {
-            Some(h) if small => h.sender.try_reserve().ok().map(|p| (p, h.claim_ms)),
+        // A place in the worker's channel, and the claim's end.
+        let hand = match &hand_over {
+            Some(h) if small => (h.sender.try_reserve().ok())
+                .map(|permit| (permit, now_ms().saturating_add(h.claim_ms))),
             _ => None,
         };
-        let claimed_until_ms = permit
-            .as_ref()
-            .map(|(_, claim_ms)| now_ms().saturating_add(*claim_ms));
-        match insert(&db, &bodies, claimed_until_ms).await {
+        match insert(&db, &bodies, hand.as_ref().map(|(_, until)| *until)).await {
             Ok(ids) => {
                 for (done, id) in waiting.into_iter().zip(&ids) {
                     let _ = done.send(Ok(*id));
                 }
-                match (permit, claimed_until_ms) {
-                    (Some((permit, _)), Some(claimed_until_ms)) => permit.send(Handed {
+                match hand {
+                    Some((permit, claimed_until_ms)) => permit.send(ClaimedBatch {
                         rows: ids.into_iter().zip(bodies).collect(),
                         claimed_until_ms,
                     }),
-                    _ => {
+                    None => {
                         if let Some(h) = &hand_over {
                             h.stored_unclaimed.store(true, Ordering::Release);
                         }

@@ -13,6 +13,7 @@ use lyo_domain::conversation::{Conversation, ConversationEvent};
 use lyo_infrastructure::db::Db;
 use lyo_tests::{meta_signature, on_both_backends, platform, spawn_app, Backend, TestDb};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
 const SECRET: &str = "meta-app-secret";
 const PHONE_NUMBER_ID: &str = "1065403522";
@@ -151,6 +152,28 @@ async fn all_conversation_events(platform: &Platform) -> Vec<RecordedEvent> {
         .collect()
 }
 
+/// The sequences of every conversation's events (the dialogue's answers included), each
+/// checked to run from 1 with no gap and no repeat.
+async fn gapless_conversations(platform: &Platform) -> HashMap<String, Vec<i64>> {
+    let mut by_conversation: HashMap<String, Vec<i64>> = HashMap::new();
+    for event in all_conversation_events(platform).await {
+        by_conversation
+            .entry(event.aggregate_id)
+            .or_default()
+            .push(event.sequence);
+    }
+    for sequences in by_conversation.values_mut() {
+        sequences.sort_unstable();
+        let n = sequences.len() as i64;
+        assert_eq!(
+            *sequences,
+            (1..=n).collect::<Vec<i64>>(),
+            "no gap, no repeat"
+        );
+    }
+    by_conversation
+}
+
 async fn pending_bodies(db: &Db) -> (i64, i64) {
     // Processed rows are deleted, bodies with them; a pending one keeps its sealed body.
     const SQL: &str = "SELECT (SELECT count(*) FROM webhook_inbox WHERE processed_at IS NULL),
@@ -220,24 +243,8 @@ async fn the_running_worker_records_every_message_once_in_sequence(backend: Back
     }
     assert_eq!(events.len(), 60, "60 messages, each twice: 60 events");
     assert_eq!(events_after.len(), 60);
-    // Every event of each conversation (the dialogue's answers included): no gap, no repeat.
-    let mut by_conversation: std::collections::HashMap<String, Vec<i64>> = Default::default();
-    for event in all_conversation_events(&s.platform).await {
-        by_conversation
-            .entry(event.aggregate_id)
-            .or_default()
-            .push(event.sequence);
-    }
+    let by_conversation = gapless_conversations(&s.platform).await;
     assert_eq!(by_conversation.len(), 3);
-    for sequences in by_conversation.values_mut() {
-        sequences.sort_unstable();
-        let n = sequences.len() as i64;
-        assert_eq!(
-            *sequences,
-            (1..=n).collect::<Vec<i64>>(),
-            "no gap, no repeat"
-        );
-    }
     let mut sizes: Vec<usize> = by_conversation
         .keys()
         .map(|id| events.iter().filter(|e| &e.aggregate_id == id).count())
@@ -647,23 +654,7 @@ async fn the_worker_handed_the_inbox_records_every_message_once(backend: Backend
     }
     assert_eq!(events.len(), 40, "40 messages, each twice: 40 events");
     assert_eq!(events_after.len(), 40);
-    let mut by_conversation: std::collections::HashMap<String, Vec<i64>> = Default::default();
-    for event in all_conversation_events(&s.platform).await {
-        by_conversation
-            .entry(event.aggregate_id)
-            .or_default()
-            .push(event.sequence);
-    }
-    assert_eq!(by_conversation.len(), 3);
-    for sequences in by_conversation.values_mut() {
-        sequences.sort_unstable();
-        let n = sequences.len() as i64;
-        assert_eq!(
-            *sequences,
-            (1..=n).collect::<Vec<i64>>(),
-            "no gap, no repeat"
-        );
-    }
+    assert_eq!(gapless_conversations(&s.platform).await.len(), 3);
     assert_eq!(pending_bodies(&s.platform.db).await, (0, 0));
 }
 

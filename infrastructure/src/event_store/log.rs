@@ -204,7 +204,8 @@ impl SqlEventLog {
 
     /// The same log, whose subscribers are not woken by appends that also wrote the outbound
     /// queue's rows (`Appended::Events`); they reach them at their idle wait or with the next
-    /// append that wakes them. For the outbound queue's own projector.
+    /// append that wakes them. For the outbound queue's own projector. Only together with
+    /// [`Self::with_wakes_for`]: a log woken by every append stays so.
     pub fn without_wakes_when_queued(&self) -> Self {
         Self {
             wakes_when_queued: false,

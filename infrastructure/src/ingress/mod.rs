@@ -23,7 +23,7 @@ pub use decide::{decide, Inbound, Rejected};
 use crate::db::{fetch, Db, DbTx};
 use crate::event_store::{AppendError, EventRepository, SealedBatch, StreamPosition};
 use crate::identity::SqlSubjectDirectory;
-use crate::inbox::{Handed, WebhookInbox};
+use crate::inbox::{ClaimedBatch, WebhookInbox};
 use crate::outbound::{Handoff, Queued};
 use crate::pii::MasterKey;
 use crate::projection::SqlTenantDirectory;
@@ -114,8 +114,8 @@ pub struct InboxWorker {
 
 /// The inbox's channel of handed rows and what was received but not yet taken.
 struct HandedRows {
-    receiver: mpsc::Receiver<Handed>,
-    waiting: VecDeque<Handed>,
+    receiver: mpsc::Receiver<ClaimedBatch>,
+    waiting: VecDeque<ClaimedBatch>,
 }
 
 impl HandedRows {
@@ -237,7 +237,8 @@ impl InboxWorker {
                 Ok(None) => {
                     tokio::select! {
                         _ = cancel.cancelled() => {}
-                        _ = self.signal.notified() => self.look_in_table.store(true, Ordering::Release),
+                        // (Rows stored unclaimed: the inbox has set `look_in_table`.)
+                        _ = self.signal.notified() => {}
                         _ = self.handed_arrival() => {}
                         _ = tokio::time::sleep(Duration::from_secs(1)) => {
                             self.look_in_table.store(true, Ordering::Release)
@@ -642,8 +643,8 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn handed(ids: std::ops::Range<i64>, claimed_until_ms: i64) -> Handed {
-        Handed {
+    fn handed(ids: std::ops::Range<i64>, claimed_until_ms: i64) -> ClaimedBatch {
+        ClaimedBatch {
             rows: ids.map(|id| (id, vec![id as u8])).collect(),
             claimed_until_ms,
         }
