@@ -87,7 +87,8 @@ pub trait EventLog: Send + Sync {
         Ok(self.count_after(after).await?.min(cap))
     }
 
-    /// Whether any event is stored after `after`; cheaper than counting them.
+    /// Whether any event is stored after `after`, readable or not (of a log of some events
+    /// only: any of those); cheaper than counting them.
     async fn any_after(&self, after: Position) -> Result<bool, StoreError> {
         Ok(self.count_after(after).await? > 0)
     }

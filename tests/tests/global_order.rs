@@ -344,5 +344,20 @@ async fn a_reader_of_some_events_does_not_move_past_an_open_transaction() {
         to, all[1].at,
         "past the unwanted event, which committed first"
     );
+
+    // After it, only its own events concern the reader: it has nothing to wait for.
+    platform
+        .db
+        .execute(INSERT, &args("Other", "later"))
+        .await
+        .unwrap();
+    assert!(platform.log.any_after(to).await.unwrap());
+    assert!(!wanted.any_after(to).await.unwrap());
+    platform
+        .db
+        .execute(INSERT, &args("Wanted", "latest"))
+        .await
+        .unwrap();
+    assert!(wanted.any_after(to).await.unwrap());
     cancel.cancel();
 }

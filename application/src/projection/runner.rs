@@ -55,17 +55,28 @@ impl ProjectionRunner {
         }
     }
 
-    /// Applies one batch after `from`. Returns the new checkpoint, or `None` when there was
-    /// nothing to read.
-    pub async fn step(&self, from: Position) -> Result<Option<Position>, ProjectionError> {
+    /// Applies one batch after `from`. Returns the new checkpoint and how many events it
+    /// applied (none when a log of some events only passed over others), or `None` when
+    /// there was nothing to read.
+    pub async fn step(&self, from: Position) -> Result<Option<Pass>, ProjectionError> {
+        let started = Instant::now();
         let (events, to) = self.log.read_batch(from, self.config.batch_size).await?;
         if to == from {
             return Ok(None);
         }
         self.projector.apply(from, to, &events).await?;
+        tracing::debug!(
+            projector = self.projector.name(),
+            events = events.len(),
+            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "projector pass"
+        );
         metrics::counter!("lyo_projector_events_applied_total", "projector" => self.projector.name())
             .increment(events.len() as u64);
-        Ok(Some(to))
+        Ok(Some(Pass {
+            to,
+            events: events.len(),
+        }))
     }
 
     /// Applies batches until no event is left after the checkpoint, waiting while events are
@@ -88,7 +99,7 @@ impl ProjectionRunner {
                 renew_at = Instant::now() + self.config.lease_ttl / 3;
             }
             match self.step(from).await? {
-                Some(to) => {
+                Some(Pass { to, .. }) => {
                     from = to;
                     batches += 1;
                 }
@@ -150,19 +161,23 @@ impl ProjectionRunner {
                 },
             };
             match outcome {
-                Ok((_, Some(to))) => {
+                Ok((_, Some(Pass { to, events }))) if events > 0 => {
                     checkpoint = Some(to);
                     if lag_at.elapsed() >= LAG_REFRESH {
                         self.export_lag(to).await;
                         lag_at = Instant::now();
                     }
                 }
-                Ok((from, None)) => {
+                // A pass that only moved past events this projector does not read caught up as
+                // far as it is concerned: its next events wake it, or come at its idle wait
+                // (under load, reading again at once passed over a few more, each time).
+                Ok((from, pass)) => {
+                    let from = pass.map_or(from, |pass| pass.to);
                     // Reload the stored checkpoint after the wait: a rebuild from another
                     // process may have reset it, and an idle runner would not notice otherwise.
                     checkpoint = None;
-                    // Anything after the checkpoint is hidden (not readable yet). Ask only
-                    // whether there is any, on every pass; count the lag once a second.
+                    // Anything (of its own) after the checkpoint is hidden (not readable yet).
+                    // Ask only whether there is any, on every pass; count the lag once a second.
                     let hidden = match self.log.any_after(from).await {
                         Ok(hidden) => hidden,
                         Err(error) => {
@@ -232,6 +247,15 @@ impl ProjectionRunner {
             .set(checkpoint.position as f64);
         metrics::gauge!("lyo_projector_lag_events", "projector" => name).set(lag as f64);
     }
+}
+
+/// What [`ProjectionRunner::step`] applied.
+#[derive(Debug, Clone, Copy)]
+pub struct Pass {
+    /// The new checkpoint.
+    pub to: Position,
+    /// How many events were applied.
+    pub events: usize,
 }
 
 async fn pause(cancel: &CancellationToken, duration: Duration) {

@@ -28,6 +28,8 @@ pub struct SqlEventLog {
     read: String,
     /// Whether the log returns only some events (`with_only`).
     bounded: bool,
+    /// The statement of `any_after`: any event, or when `bounded` any of the log's own.
+    any: String,
     /// Appends of which events wake a reader at once; `None`: all.
     wakes: Option<Selection>,
     /// Whether appends that also wrote the outbound queue's rows wake it (with `wakes`).
@@ -63,7 +65,7 @@ const SQLITE_COUNT_UP_TO: &str =
 // The first event in index order, not EXISTS: for EXISTS the planner may pick a scan of the
 // table from its start, which reads every event before the checkpoint.
 const PG_ANY: &str = "SELECT 1 FROM events WHERE (transaction_id, position) > ($1::text::xid8, $2)
-                      ORDER BY events.transaction_id, events.position LIMIT 1";
+ ORDER BY events.transaction_id, events.position LIMIT 1";
 const SQLITE_ANY: &str = "SELECT 1 FROM events WHERE position > $1 ORDER BY position LIMIT 1";
 
 // The last event that may be read: every event up to it, in global order, belongs to a
@@ -129,22 +131,21 @@ fn only_of(read: &str, payloads: Selection) -> String {
     )
 }
 
-/// `read` returning only the events of `selection`, up to an event known to be readable
-/// (Postgres: `$4`, `$5`; SQLite: `$3`) instead of up to the horizon.
-fn rows_of(read: &str, selection: Selection) -> String {
-    let condition = condition(selection);
-    read.replacen(
-        "   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())\n",
-        &format!(
-            "   AND (transaction_id, position) <= ($4::text::xid8, $5)\n   AND ({condition})\n"
-        ),
-        1,
-    )
-    .replacen(
-        " WHERE position > $1\n",
-        &format!(" WHERE position > $1 AND position <= $3\n   AND ({condition})\n"),
-        1,
-    )
+/// `read` returning only the events for which `condition` holds, up to an event known to be
+/// readable (Postgres: `$4`, `$5`; SQLite: `$3`) instead of up to the horizon; a `read` that
+/// already does gets the further condition.
+fn rows_where(read: &str, condition: &str) -> String {
+    const PG_HORIZON: &str = "   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())\n";
+    const PG_UPTO: &str = "   AND (transaction_id, position) <= ($4::text::xid8, $5)\n";
+    const SQLITE_AFTER: &str = " WHERE position > $1\n";
+    const SQLITE_UPTO: &str = " WHERE position > $1 AND position <= $3\n";
+    let (pg, sqlite) = if read.contains(PG_UPTO) || read.contains(SQLITE_UPTO) {
+        (PG_UPTO, SQLITE_UPTO)
+    } else {
+        (PG_HORIZON, SQLITE_AFTER)
+    };
+    read.replacen(pg, &format!("{PG_UPTO}   AND ({condition})\n"), 1)
+        .replacen(sqlite, &format!("{SQLITE_UPTO}   AND ({condition})\n"), 1)
 }
 
 pub(crate) fn store_error(error: sqlx::Error) -> StoreError {
@@ -159,27 +160,46 @@ pub(crate) fn store_error(error: sqlx::Error) -> StoreError {
 
 impl SqlEventLog {
     pub fn new(db: Db, signal: AppendSignal) -> Self {
-        let read = match db {
-            Db::Postgres(_) => PG_READ,
-            Db::Sqlite(_) => SQLITE_READ,
-        }
-        .to_string();
+        let (read, any) = match db {
+            Db::Postgres(_) => (PG_READ, PG_ANY),
+            Db::Sqlite(_) => (SQLITE_READ, SQLITE_ANY),
+        };
         Self {
             db,
             signal,
-            read,
+            read: read.to_string(),
             bounded: false,
+            any: any.to_string(),
             wakes: None,
             wakes_when_queued: true,
         }
     }
 
     /// The same log, returning only the events of `selection`; the others are passed over
-    /// (`read_batch` moves past them), not read.
+    /// (`read_batch` moves past them), not read, and `any_after` asks about these only.
     pub fn with_only(&self, selection: Selection) -> Self {
+        self.restricted(&condition(selection))
+    }
+
+    /// On Postgres, the same log without the events of the transactions listed in `table`
+    /// (its `transaction_id` column), passed over as by [`Self::with_only`]; on SQLite, where
+    /// nobody lists any, the same log.
+    pub fn without_transactions_in(&self, table: &str) -> Self {
+        match self.db {
+            Db::Postgres(_) => self.restricted(&format!(
+                "NOT EXISTS (SELECT 1 FROM {table} w WHERE w.transaction_id = events.transaction_id)"
+            )),
+            Db::Sqlite(_) => self.clone(),
+        }
+    }
+
+    fn restricted(&self, condition: &str) -> Self {
         Self {
-            read: rows_of(&self.read, selection),
+            read: rows_where(&self.read, condition),
             bounded: true,
+            any: self
+                .any
+                .replacen(" ORDER BY", &format!(" AND ({condition}) ORDER BY"), 1),
             ..self.clone()
         }
     }
@@ -214,7 +234,7 @@ impl SqlEventLog {
     }
 
     /// Runs a read statement: events after `after`, at most `limit`, and with `upto` (a
-    /// statement of [`rows_of`]) none after it.
+    /// statement of [`rows_where`]) none after it.
     async fn fetch(
         &self,
         sql: &str,
@@ -362,14 +382,14 @@ impl EventLog for SqlEventLog {
     async fn any_after(&self, after: Position) -> Result<bool, StoreError> {
         match &self.db {
             Db::Postgres(pool) => {
-                sqlx::query_scalar::<_, i32>(PG_ANY)
+                sqlx::query_scalar::<_, i32>(&self.any)
                     .bind(after.transaction_id.to_string())
                     .bind(after.position)
                     .fetch_optional(pool)
                     .await
             }
             Db::Sqlite(pool) => {
-                sqlx::query_scalar::<_, i32>(SQLITE_ANY)
+                sqlx::query_scalar::<_, i32>(&self.any)
                     .bind(after.position)
                     .fetch_optional(pool)
                     .await
@@ -411,7 +431,7 @@ mod tests {
                 events: &[],
             };
             assert!(only_of(read, nothing).contains("CASE WHEN false THEN payload"));
-            let rows = rows_of(read, tenant(&["A"]));
+            let rows = rows_where(read, &condition(tenant(&["A"])));
             assert!(rows.contains("   AND (aggregate_type IN ('Tenant') OR event_type IN ('A'))\n"));
             assert!(!rows.contains("pg_snapshot_xmin"));
             assert!(rows.contains("<= ($4::text::xid8, $5)") || rows.contains("position <= $3"));
@@ -420,7 +440,17 @@ mod tests {
             assert!(
                 both.contains("THEN payload ELSE 'null'") && both.contains("event_type IN ('A')")
             );
-            assert_eq!(rows_of(&only_of(read, tenant(&[])), tenant(&["A"])), both);
+            assert_eq!(
+                rows_where(&only_of(read, tenant(&[])), &condition(tenant(&["A"]))),
+                both
+            );
+            // A second restriction adds its condition to the first.
+            let twice = rows_where(&rows, "x");
+            assert!(
+                twice.contains("   AND (x)\n") && twice.contains("('A'))\n"),
+                "{twice}"
+            );
+            assert_eq!(twice.matches("<= ").count(), 1);
         }
     }
 }
