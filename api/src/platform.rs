@@ -151,11 +151,14 @@ impl Platform {
     /// only by appends that concern it.
     pub fn log_for(&self, name: &str) -> SqlEventLog {
         use lyo_infrastructure::projection::{
-            events_read_by, payloads_read_by, woken_by, woken_when_queued,
+            events_read_by, payloads_read_by, transactions_passed_over, woken_by, woken_when_queued,
         };
         let mut log = self.sql_log.clone();
         if let Some(events) = events_read_by(name) {
             log = log.with_only(events);
+        }
+        if let Some(table) = transactions_passed_over(name) {
+            log = log.without_transactions_in(table);
         }
         if let Some(payloads) = payloads_read_by(name) {
             log = log.with_payloads_of(payloads);

@@ -5,12 +5,12 @@
 #![allow(clippy::unwrap_used)]
 
 use lyo_api::platform::Platform;
-use lyo_application::event_log::EventLog;
+use lyo_application::event_log::{EventLog, Position};
 use lyo_domain::ids::TenantId;
 use lyo_infrastructure::db::Db;
 use lyo_infrastructure::ingress::InboxWorker;
 use lyo_infrastructure::outbound::store::ReplyView;
-use lyo_infrastructure::outbound::{now_ms, store, Dispatcher, OUTBOUND_QUEUE};
+use lyo_infrastructure::outbound::{now_ms, store, Dispatcher, OUTBOUND_QUEUE, WRITTEN_AHEAD};
 use lyo_infrastructure::whatsapp::SimulatedCustomer;
 use lyo_tests::chat::{now, post_to, APP_SECRET};
 use lyo_tests::graph::{Answer, FakeGraph};
@@ -74,6 +74,11 @@ impl Scene {
         rows(&self.platform.db, "outbound_claims", "reply_id").await
     }
 
+    /// The transactions listed as written ahead of the queue projector.
+    async fn marks(&self) -> Vec<String> {
+        rows(&self.platform.db, WRITTEN_AHEAD, "transaction_id").await
+    }
+
     /// The queue's replies and customers, as JSON rows.
     async fn queue_rows(&self) -> (Vec<String>, Vec<String>) {
         let db = &self.platform.db;
@@ -121,6 +126,22 @@ async fn replies_go_from_the_inbox_worker_to_the_dispatcher_without_the_projecto
     );
     assert!(others_woken.has_changed().unwrap());
 
+    // Its transaction is listed as written ahead: the projector's reader passes over its
+    // events (it reads the tenant's only) and has nothing of its own left after them.
+    assert_eq!(s.marks().await.len(), 1);
+    let log = s.platform.log_for(OUTBOUND_QUEUE);
+    let (read, to) = log.read_batch(Position::START, 1_000).await.unwrap();
+    assert!(
+        read.iter().all(|e| e.aggregate_type == "Tenant"),
+        "{:?}",
+        read.iter().map(|e| &e.event_type).collect::<Vec<_>>()
+    );
+    assert!(
+        to > read.last().unwrap().at,
+        "moved past the conversation's events"
+    );
+    assert!(!log.any_after(to).await.unwrap());
+
     // Queued and claimed in the worker's transaction: the queue projector never ran.
     let queued = s.replies().await;
     assert!(!queued.is_empty(), "the greeting is queued");
@@ -152,6 +173,11 @@ async fn replies_go_from_the_inbox_worker_to_the_dispatcher_without_the_projecto
     let expected: Vec<String> = queued.iter().map(|r| r.reply_id.clone()).collect();
     assert_eq!(sent, expected, "each reply once, in order");
     assert!(s.claims().await.is_empty(), "claims end when recorded");
+    assert_eq!(
+        s.marks().await.len(),
+        2,
+        "the dispatcher's write-through is listed too"
+    );
 
     // The projector reaches the same events: nothing changes. A rebuild gives the same rows.
     let before = s.queue_rows().await;
@@ -167,12 +193,44 @@ async fn replies_go_from_the_inbox_worker_to_the_dispatcher_without_the_projecto
         .reset()
         .await
         .unwrap();
+    assert!(
+        s.marks().await.is_empty(),
+        "a rebuild forgets what was written ahead"
+    );
     s.project_queue().await;
     assert_eq!(
         s.queue_rows().await,
         before,
         "a rebuild gives the same rows"
     );
+}
+
+#[tokio::test]
+async fn a_reply_recorded_after_its_row_was_rebuilt_away_is_left_to_the_projector() {
+    let s = Scene::open(&[]).await;
+    let mut customer = SimulatedCustomer::new(PHONE_NUMBER_ID, "393471234572", "Fede");
+    s.customer_writes(&mut customer, "ciao").await;
+    assert_eq!(s.claims().await.len(), 1, "handed over");
+
+    // The queue is rebuilt while the dispatcher holds the handed reply: its write-through
+    // finds no row to move, so its transaction is not listed, and the rebuild's pass applies
+    // the acceptance (listed, it would leave the reply pending, to be sent again).
+    let projector = s.platform.projector(OUTBOUND_QUEUE).unwrap();
+    projector.reset().await.unwrap();
+    let cancel = CancellationToken::new();
+    let running = tokio::spawn(s.dispatcher.clone().run(cancel.child_token()));
+    eventually(WAIT, "the handed reply sent", || async {
+        !s.graph.received().is_empty() && s.claims().await.is_empty()
+    })
+    .await;
+    cancel.cancel();
+    running.await.unwrap();
+    assert!(s.marks().await.is_empty(), "{:?}", s.marks().await);
+    s.project_queue().await;
+    let sent: Vec<String> = s.graph.received().into_iter().map(|r| r.reply_id).collect();
+    let replies = s.replies().await;
+    let first = replies.iter().find(|r| r.reply_id == sent[0]).unwrap();
+    assert_eq!(first.state, "accepted", "{replies:?}");
 }
 
 #[tokio::test]
@@ -199,11 +257,21 @@ async fn a_conversation_the_projector_has_not_caught_up_with_is_left_to_it() {
     assert_eq!(s.replies().await.len(), first.len(), "nothing queued ahead");
     assert_eq!(s.claims().await, claimed, "nothing claimed");
 
+    assert_eq!(
+        s.marks().await.len(),
+        1,
+        "only the first exchange is written ahead"
+    );
+
     s.project_queue().await;
     let queued = s.replies().await;
     assert!(
         queued.len() > first.len(),
         "the projector queues the rest: {queued:?}"
+    );
+    assert!(
+        s.marks().await.is_empty(),
+        "the projector forgets the marks it has passed"
     );
 }
 

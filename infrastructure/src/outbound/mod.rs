@@ -23,4 +23,6 @@ pub use accounts::{Account, AccountError, Accounts};
 pub use dispatcher::{now_ms, DispatchError, Dispatcher, DispatcherConfig};
 pub use handoff::Handoff;
 pub(crate) use handoff::Queued;
-pub use queue::{apply_delivery, signal, status_rank, OutboundQueueModel, NAME as OUTBOUND_QUEUE};
+pub use queue::{
+    apply_delivery, signal, status_rank, OutboundQueueModel, NAME as OUTBOUND_QUEUE, WRITTEN_AHEAD,
+};

@@ -2,8 +2,9 @@
 //! through to the queue row.
 use super::accounts::Account;
 use super::dispatcher::{now_ms, Accepted, DispatchError, Dispatcher, Handled};
-use super::queue::{accept_many, apply_delivery};
+use super::queue::{accept_many, apply_delivery, MARK_WRITTEN_THROUGH};
 use super::store::{self, Claimed};
+use crate::db::DbTx;
 use crate::event_store::AppendError;
 use cqrs_es::persist::SerializedEvent;
 use cqrs_es::{Aggregate, DomainEvent};
@@ -297,6 +298,16 @@ impl Dispatcher {
             .map(|d| d.row.reply_id.as_str())
             .collect();
         store::end_claims(&mut tx, &ending).await?;
+        if let DbTx::Postgres(pg) = &mut tx {
+            let mut replies: Vec<&str> = decided.iter().map(|d| d.row.reply_id.as_str()).collect();
+            replies.sort_unstable();
+            replies.dedup();
+            sqlx::query(MARK_WRITTEN_THROUGH)
+                .bind(&replies)
+                .bind(i64::try_from(replies.len()).unwrap_or(i64::MAX))
+                .execute(&mut **pg)
+                .await?;
+        }
         tx.commit().await?;
         self.inner
             .repository

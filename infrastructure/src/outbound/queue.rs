@@ -20,6 +20,23 @@ use crate::projection::{AfterCommit, ReadModel};
 
 pub const NAME: &str = "outbound_queue";
 
+/// The transactions whose queue rows were written ahead of the projector (ADR 0010), whose
+/// events its reader passes over (`SqlEventLog::without_transactions_in`).
+pub const WRITTEN_AHEAD: &str = "outbound_written_ahead";
+
+/// Lists the current transaction in [`WRITTEN_AHEAD`] (Postgres).
+const MARK_WRITTEN_AHEAD: &str = "INSERT INTO outbound_written_ahead (transaction_id)
+VALUES (pg_current_xact_id()) ON CONFLICT DO NOTHING";
+
+/// Lists the current transaction in [`WRITTEN_AHEAD`] if every reply of `$1` (`$2` of them,
+/// distinct) has its row: the dispatcher's write-through moved each of them (or found it
+/// moved), and the projector would change nothing. A reply without a row (the queue was
+/// rebuilt meanwhile) leaves the transaction to the projector.
+pub(super) const MARK_WRITTEN_THROUGH: &str = "INSERT INTO outbound_written_ahead (transaction_id)
+SELECT pg_current_xact_id()
+ WHERE (SELECT count(*) FROM outbound_replies WHERE reply_id = ANY($1)) = $2
+ON CONFLICT DO NOTHING";
+
 /// Woken when replies may have become claimable (the projector committed new ones, a handed
 /// batch left some to the claim), so an idle dispatcher worker in this process looks at once
 /// instead of at its next poll. One worker per wake-up: a worker that claims a full batch
@@ -115,6 +132,10 @@ impl ReadModel for OutboundQueueModel {
             "outbound_replies",
             "outbound_customers",
             "outbound_statuses",
+            // After the rows: a writer's rows and mark commit together, so a transaction whose
+            // rows the first deletes could keep its mark only if it committed after that
+            // delete, which then missed the rows too.
+            WRITTEN_AHEAD,
         ]
     }
 
@@ -126,6 +147,14 @@ impl ReadModel for OutboundQueueModel {
         events: &[RecordedEvent],
     ) -> Result<AfterCommit, sqlx::Error> {
         let queued = Batch::of(events)?.write(tx).await?;
+        // Every event of a transaction before the batch's last one's is behind the checkpoint
+        // once this commits: the reader never reaches their marks again.
+        if let (DbTx::Postgres(pg), Some(last)) = (&mut *tx, events.last()) {
+            sqlx::query("DELETE FROM outbound_written_ahead WHERE transaction_id < $1::text::xid8")
+                .bind(last.at.transaction_id.to_string())
+                .execute(&mut **pg)
+                .await?;
+        }
         Ok(queued.then_some(wake_one_worker as fn()))
     }
 }
@@ -232,6 +261,9 @@ pub(super) async fn write_queued<'a>(
     });
     let batch = Batch::from_events(events)?;
     batch.write_rows_pg(pg).await?;
+    if complete {
+        sqlx::query(MARK_WRITTEN_AHEAD).execute(&mut **pg).await?;
+    }
     Ok(Written {
         replies: batch.replies.iter().map(|r| r.reply_id).collect(),
         complete,
@@ -244,7 +276,8 @@ pub(super) struct Written<'a> {
     /// The ids of the replies queued.
     pub(super) replies: Vec<&'a str>,
     /// Whether that is every row the projector would write for these events (no conversation
-    /// left to it, no statuses): it need not be woken for them.
+    /// left to it, no statuses): it need not be woken for them, and its reader passes over
+    /// them (the transaction is listed in [`WRITTEN_AHEAD`]).
     pub(super) complete: bool,
 }
 

@@ -98,6 +98,12 @@ pub fn woken_by(projector: &str) -> Option<Selection> {
     }
 }
 
+/// The table listing the transactions whose events `projector`'s reader passes over, because
+/// their writers wrote its rows ahead of it (Postgres; `SqlEventLog::without_transactions_in`).
+pub fn transactions_passed_over(projector: &str) -> Option<&'static str> {
+    (projector == crate::outbound::OUTBOUND_QUEUE).then_some(crate::outbound::WRITTEN_AHEAD)
+}
+
 /// Whether appends that also wrote the outbound queue's rows (`Appended::Events`) wake
 /// `projector`: all but the queue's own projector, which applies them, changing nothing, at its
 /// idle wait or with the next append that wakes it (ADR 0010, "handed over").
