@@ -41,6 +41,10 @@ struct Args {
     rates: Vec<u32>,
     #[arg(long, default_value_t = 10)]
     seconds: u32,
+    /// Also write every reported message as CSV to this file (rate, sent at, acknowledged
+    /// after, replied after; milliseconds), to see when in a run the slow ones were sent.
+    #[arg(long)]
+    trace: Option<std::path::PathBuf>,
 }
 
 /// When each reply reached the fake Graph API, by recipient.
@@ -66,6 +70,43 @@ async fn messages(State(graph): State<Arc<Graph>>, Json(body): Json<Value>) -> J
     }))
 }
 
+/// Appends one line per message sent at `rate` to `path`: rate, when it was sent (from the
+/// phase's start), how long its acknowledgement took, its reply (empty if none arrived), and
+/// when it was sent in Unix milliseconds (to find it in the server's log).
+fn trace(
+    path: &std::path::Path,
+    rate: u32,
+    start: Instant,
+    sent: &HashMap<String, (Instant, Duration)>,
+    arrived: &HashMap<String, Instant>,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let unix_start = jiff::Timestamp::now().as_millisecond() as f64 - ms(start.elapsed());
+    let mut rows: Vec<_> = sent.iter().collect();
+    rows.sort_by_key(|(_, (at, _))| *at);
+    let mut file = std::io::BufWriter::new(
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?,
+    );
+    for (to, (at, ack)) in rows {
+        let reply = arrived
+            .get(to.as_str())
+            .map(|r| format!("{:.2}", ms(r.duration_since(*at))))
+            .unwrap_or_default();
+        let offset = ms(at.duration_since(start));
+        writeln!(
+            file,
+            "{rate},{offset:.2},{:.2},{reply},{:.0}",
+            ms(*ack),
+            unix_start + offset
+        )?;
+    }
+    Ok(file.flush()?)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -89,7 +130,7 @@ async fn main() -> anyhow::Result<()> {
     for (phase, (rate, seconds, reported)) in phases.enumerate() {
         let total = rate * seconds;
         let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
-        let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+        let sent: Arc<Mutex<HashMap<String, (Instant, Duration)>>> = Arc::default();
         let start = Instant::now();
         let mut tasks = Vec::with_capacity(total as usize);
         for i in 0..total {
@@ -107,7 +148,7 @@ async fn main() -> anyhow::Result<()> {
                 let at = Instant::now();
                 post_signed(&client, &url, &secret, delivery).await?;
                 if let Ok(mut sent) = sent.lock() {
-                    sent.insert(wa_id, at);
+                    sent.insert(wa_id, (at, at.elapsed()));
                 }
                 anyhow::Ok(())
             }));
@@ -121,9 +162,12 @@ async fn main() -> anyhow::Result<()> {
             let arrived = graph.arrived.lock().map(|a| a.clone()).unwrap_or_default();
             let done = sent.keys().all(|k| arrived.contains_key(k));
             if done || Instant::now() > deadline {
+                if let (Some(path), true) = (&args.trace, reported) {
+                    trace(path, rate, start, &sent, &arrived)?;
+                }
                 let mut ms: Vec<f64> = sent
                     .iter()
-                    .filter_map(|(to, at)| {
+                    .filter_map(|(to, (at, _))| {
                         arrived
                             .get(to)
                             .map(|r| r.duration_since(*at).as_secs_f64() * 1000.0)

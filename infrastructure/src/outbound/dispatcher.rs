@@ -299,9 +299,16 @@ impl Dispatcher {
                             "a handed batch waited too long; its claims expire");
                         continue;
                     }
+                    let claimed_at = batch.prefetched.claimed_until
+                        .saturating_sub(millis(self.inner.config.claim_for));
+                    tracing::debug!(replies = batch.claimed.len(), sending = sending.len(),
+                        waited_ms = now_ms().saturating_sub(claimed_at), "handed batch taken");
                     let worker = self.clone();
                     sending.spawn(async move {
+                        let started = std::time::Instant::now();
                         worker.send_batch(&batch.claimed, batch.prefetched).await;
+                        tracing::debug!(replies = batch.claimed.len(),
+                            ms = started.elapsed().as_secs_f64() * 1000.0, "handed batch sent");
                     });
                 }
             }
