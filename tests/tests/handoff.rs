@@ -301,8 +301,8 @@ async fn a_reply_of_a_tenant_on_hold_is_queued_but_left_to_the_dispatchers_claim
 }
 
 #[tokio::test]
-async fn a_batch_with_more_replies_than_a_dispatcher_batch_is_left_to_the_projector() {
-    let s = Scene::open(&[("LYO_OUTBOUND_BATCH", "1")]).await;
+async fn a_batch_with_more_replies_than_the_dispatchers_workers_take_is_left_to_the_projector() {
+    let s = Scene::open(&[("LYO_OUTBOUND_BATCH", "1"), ("LYO_OUTBOUND_WORKERS", "1")]).await;
     for (phone, name) in [("393471234570", "Dora"), ("393471234571", "Ezio")] {
         let mut customer = SimulatedCustomer::new(PHONE_NUMBER_ID, phone, name);
         post_to(&s.base, &customer.text("ciao", now())).await;

@@ -151,8 +151,11 @@ impl Dispatcher {
     ) -> Self {
         let (handoff, taken) = match db {
             Db::Postgres(_) => {
+                // As many as its workers take at once: a pause of some tens of milliseconds
+                // under load gathers more than one worker's batch, whose customers wait.
+                let most = config.batch.saturating_mul(config.workers.max(1));
                 let (handoff, taken) =
-                    Handoff::channel(config.owner.clone(), config.claim_for, config.batch);
+                    Handoff::channel(config.owner.clone(), config.claim_for, most);
                 (Some(handoff), Some(taken))
             }
             Db::Sqlite(_) => (None, None),

@@ -30,7 +30,7 @@ pub struct Handoff {
     sender: mpsc::Sender<Handed>,
     owner: String,
     claim_for: Duration,
-    /// Replies claimed per batch at most (`LYO_OUTBOUND_BATCH`).
+    /// Replies claimed per batch at most (`LYO_OUTBOUND_BATCH` × `LYO_OUTBOUND_WORKERS`).
     limit: i64,
     /// Some replies were left to the dispatcher's own claim since a handed batch last finished:
     /// the next one to finish wakes a worker (a customer's next reply may be claimable then).
@@ -118,9 +118,9 @@ impl Handoff {
         pg: &mut sqlx::Transaction<'static, sqlx::Postgres>,
         events: &[SerializedEvent],
     ) -> Result<Queued, sqlx::Error> {
-        // More replies than a dispatcher batch: a backlog, where nobody waits for the next
-        // reply and the projector and the claim, in large batches, cost less than writing the
-        // rows twice.
+        // More replies than the dispatcher's workers take at once: a backlog, where nobody
+        // waits for the next reply and the projector and the claim, in large batches, cost
+        // less than writing the rows twice.
         let queued = events.iter().filter(|e| e.event_type == "ReplyQueued");
         if i64::try_from(queued.count()).unwrap_or(i64::MAX) > self.limit {
             return Ok(Queued::default());
