@@ -128,17 +128,10 @@ impl SqlSubjectDirectory {
                 self.remember(stored);
                 return Ok(resolved);
             }
-            self.insert_links(&new_links).await?;
+            for (tenant, digest, subject) in self.store_links(&new_links).await? {
+                stored.insert((tenant, digest), subject);
+            }
             let mut all_ours = true;
-            let mut by_tenant: HashMap<TenantId, Vec<String>> = HashMap::new();
-            for (tenant, digest, _) in &new_links {
-                by_tenant.entry(*tenant).or_default().push(digest.clone());
-            }
-            for (tenant, digests) in by_tenant {
-                for (digest, subject) in self.lookup_many(tenant, &digests).await? {
-                    stored.insert((tenant, digest), subject);
-                }
-            }
             for (tenant, digest, subject) in &new_links {
                 if stored.get(&(*tenant, digest.clone())) != Some(subject) {
                     all_ours = false;
@@ -163,26 +156,39 @@ impl SqlSubjectDirectory {
         }
     }
 
-    /// Inserts links, keeping any that exist already, in one statement per chunk.
-    async fn insert_links(
+    /// Inserts links, keeping any that exist already, and returns the stored links of their
+    /// digests: on Postgres in one statement (one round trip, one commit). A link that another
+    /// transaction stored meanwhile is missing from the answer (the statement's read sees its
+    /// snapshot), which makes the caller take another round.
+    async fn store_links(
         &self,
         links: &[(TenantId, String, SubjectId)],
-    ) -> Result<(), sqlx::Error> {
-        match &self.db {
+    ) -> Result<Vec<(TenantId, String, SubjectId)>, sqlx::Error> {
+        let rows: Vec<(String, String, String)> = match &self.db {
             Db::Postgres(pool) => {
                 let tenants: Vec<String> = links.iter().map(|l| l.0.to_string()).collect();
                 let digests: Vec<&str> = links.iter().map(|l| l.1.as_str()).collect();
                 let subjects: Vec<String> = links.iter().map(|l| l.2.to_string()).collect();
-                sqlx::query(
-                    "INSERT INTO customer_identities (tenant_id, identifier_digest, subject_id)
-                     SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
-                     ON CONFLICT (tenant_id, identifier_digest) DO NOTHING",
+                sqlx::query_as(
+                    "WITH new (tenant_id, identifier_digest, subject_id) AS (
+                          SELECT * FROM unnest($1::text[], $2::text[], $3::text[])),
+                     inserted AS (
+                          INSERT INTO customer_identities (tenant_id, identifier_digest, subject_id)
+                          SELECT * FROM new ON CONFLICT (tenant_id, identifier_digest) DO NOTHING
+                          RETURNING tenant_id, identifier_digest, subject_id)
+                     SELECT * FROM inserted
+                     UNION ALL
+                     SELECT c.tenant_id, c.identifier_digest, c.subject_id FROM new
+                      CROSS JOIN LATERAL (
+                            SELECT * FROM customer_identities
+                             WHERE tenant_id = new.tenant_id
+                               AND identifier_digest = new.identifier_digest LIMIT 1) c",
                 )
                 .bind(tenants)
                 .bind(digests)
                 .bind(subjects)
-                .execute(pool)
-                .await?;
+                .fetch_all(pool)
+                .await?
             }
             Db::Sqlite(pool) => {
                 let mut tx = pool.begin().await?;
@@ -195,9 +201,25 @@ impl SqlSubjectDirectory {
                         .await?;
                 }
                 tx.commit().await?;
+                let mut by_tenant: HashMap<TenantId, Vec<String>> = HashMap::new();
+                for (tenant, digest, _) in links {
+                    by_tenant.entry(*tenant).or_default().push(digest.clone());
+                }
+                let mut stored = Vec::with_capacity(links.len());
+                for (tenant, digests) in by_tenant {
+                    for (digest, subject) in self.lookup_many(tenant, &digests).await? {
+                        stored.push((tenant, digest, subject));
+                    }
+                }
+                return Ok(stored);
             }
-        }
-        Ok(())
+        };
+        Ok(rows
+            .into_iter()
+            .filter_map(|(tenant, digest, subject)| {
+                Some((tenant.parse().ok()?, digest, subject.parse().ok()?))
+            })
+            .collect())
     }
 
     /// The stored subjects of some digests of one tenant, in one query.

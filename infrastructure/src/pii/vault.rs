@@ -187,10 +187,74 @@ impl PiiVault {
         if wanted.is_empty() {
             return Ok(());
         }
-        let found = self.load_subjects(&wanted).await?;
-        let new: Vec<(Uuid, String, String, Vec<u8>)> = wanted
-            .iter()
-            .filter(|(subject, _)| !found.contains(*subject))
+        match &self.db {
+            Db::Postgres(pool) => self.store_keys_postgres(pool, &wanted).await,
+            Db::Sqlite(pool) => {
+                let found = self.load_subjects_sqlite(pool, &wanted).await?;
+                let new = self.new_keys(
+                    wanted
+                        .iter()
+                        .filter(|(subject, _)| !found.contains(*subject)),
+                )?;
+                if new.is_empty() {
+                    return Ok(());
+                }
+                insert_keys_sqlite(pool, &new).await?;
+                // Another writer (or an erasure) may have won a race: cache whatever is stored.
+                let rest: HashMap<String, String> = new
+                    .into_iter()
+                    .map(|(_, subject, tenant, _)| (subject, tenant))
+                    .collect();
+                self.load_subjects_sqlite(pool, &rest).await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Stores a new key for each subject of `wanted` that has none and caches every subject's
+    /// stored key, in one statement (one round trip, one commit), where looking up, inserting
+    /// and reading back took three.
+    async fn store_keys_postgres(
+        &self,
+        pool: &sqlx::PgPool,
+        wanted: &HashMap<String, String>,
+    ) -> Result<(), PiiError> {
+        let new = self.new_keys(wanted.iter())?;
+        let rows: Vec<(Uuid, String, String, Option<Vec<u8>>)> = sqlx::query_as(
+            // What the statement stored (RETURNING) and what was there before it (the LATERAL
+            // read sees the statement's snapshot, not its own inserts). A key that another
+            // transaction stored meanwhile is in neither: it stays uncached, and sealing reads it.
+            "WITH new (key_id, subject_id, tenant_id, wrapped_key) AS (
+                  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[])),
+             inserted AS (
+                  INSERT INTO subject_keys (key_id, subject_id, tenant_id, wrapped_key)
+                  SELECT * FROM new ON CONFLICT (subject_id) DO NOTHING
+                  RETURNING key_id, subject_id, tenant_id, wrapped_key)
+             SELECT * FROM inserted
+             UNION ALL
+             SELECT k.key_id, k.subject_id, k.tenant_id, k.wrapped_key FROM new
+              CROSS JOIN LATERAL (
+                    SELECT * FROM subject_keys WHERE subject_id = new.subject_id LIMIT 1) k",
+        )
+        .bind(new.iter().map(|k| k.0).collect::<Vec<_>>())
+        .bind(new.iter().map(|k| k.1.as_str()).collect::<Vec<_>>())
+        .bind(new.iter().map(|k| k.2.as_str()).collect::<Vec<_>>())
+        .bind(new.iter().map(|k| k.3.as_slice()).collect::<Vec<_>>())
+        .fetch_all(pool)
+        .await?;
+        let rows = rows
+            .into_iter()
+            .map(|(k, s, t, w)| (k.to_string(), s, t, w));
+        self.cache_rows(wanted, rows)?;
+        Ok(())
+    }
+
+    /// A new data key, wrapped under the master key, for each (subject, tenant).
+    fn new_keys<'a>(
+        &self,
+        subjects: impl Iterator<Item = (&'a String, &'a String)>,
+    ) -> Result<Vec<(Uuid, String, String, Vec<u8>)>, PiiError> {
+        subjects
             .map(|(subject, tenant)| {
                 let key_id = Uuid::new_v4();
                 let wrapped = self
@@ -199,64 +263,41 @@ impl PiiVault {
                     .map_err(|_| PiiError::WrongMasterKey)?;
                 Ok((key_id, subject.clone(), tenant.clone(), wrapped))
             })
-            .collect::<Result<_, PiiError>>()?;
-        if new.is_empty() {
-            return Ok(());
-        }
-        self.insert_keys(&new).await?;
-        // Another writer (or an erasure) may have won a race: cache whatever is stored.
-        let rest: HashMap<String, String> = new
-            .into_iter()
-            .map(|(_, subject, tenant, _)| (subject, tenant))
-            .collect();
-        self.load_subjects(&rest).await?;
-        Ok(())
+            .collect()
     }
 
     /// Reads and caches the stored keys of `wanted` (subject -> tenant); returns the subjects
     /// that have a row.
-    async fn load_subjects(
+    async fn load_subjects_sqlite(
         &self,
+        pool: &sqlx::SqlitePool,
         wanted: &HashMap<String, String>,
     ) -> Result<BTreeSet<String>, PiiError> {
         let subjects: Vec<&str> = wanted.keys().map(String::as_str).collect();
         let mut rows: Vec<(String, String, String, Option<Vec<u8>>)> = Vec::new();
-        match &self.db {
-            Db::Postgres(pool) => {
-                let found: Vec<(Uuid, String, String, Option<Vec<u8>>)> = sqlx::query_as(
-                    // One index probe per subject whatever plan is cached (a LIMIT keeps the
-                    // LATERAL from being flattened into a join).
-                    "SELECT k.key_id, k.subject_id, k.tenant_id, k.wrapped_key
-                       FROM unnest($1::text[]) AS s(subject)
-                      CROSS JOIN LATERAL (
-                            SELECT * FROM subject_keys WHERE subject_id = s.subject LIMIT 1) k",
-                )
-                .bind(&subjects)
-                .fetch_all(pool)
-                .await?;
-                rows.extend(
-                    found
-                        .into_iter()
-                        .map(|(k, s, t, w)| (k.to_string(), s, t, w)),
-                );
+        for chunk in subjects.chunks(500) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT key_id, subject_id, tenant_id, wrapped_key FROM subject_keys
+                  WHERE subject_id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query_as(&sql);
+            for subject in chunk {
+                query = query.bind(*subject);
             }
-            Db::Sqlite(pool) => {
-                for chunk in subjects.chunks(500) {
-                    let placeholders: Vec<String> =
-                        (1..=chunk.len()).map(|i| format!("${i}")).collect();
-                    let sql = format!(
-                        "SELECT key_id, subject_id, tenant_id, wrapped_key FROM subject_keys
-                          WHERE subject_id IN ({})",
-                        placeholders.join(", ")
-                    );
-                    let mut query = sqlx::query_as(&sql);
-                    for subject in chunk {
-                        query = query.bind(*subject);
-                    }
-                    rows.extend(query.fetch_all(pool).await?);
-                }
-            }
+            rows.extend(query.fetch_all(pool).await?);
         }
+        self.cache_rows(wanted, rows)
+    }
+
+    /// Caches stored keys (key id, subject, tenant, wrapped key; none when erased) of the
+    /// subjects in `wanted` (subject -> tenant); returns the subjects that have a row.
+    fn cache_rows(
+        &self,
+        wanted: &HashMap<String, String>,
+        rows: impl IntoIterator<Item = (String, String, String, Option<Vec<u8>>)>,
+    ) -> Result<BTreeSet<String>, PiiError> {
         let mut found = BTreeSet::new();
         for (key_id, subject, tenant, wrapped) in rows {
             found.insert(subject.clone());
@@ -273,44 +314,6 @@ impl PiiVault {
             self.with_cache(|cache| cache.insert_subject(&tenant, &subject, key));
         }
         Ok(found)
-    }
-
-    async fn insert_keys(&self, keys: &[(Uuid, String, String, Vec<u8>)]) -> Result<(), PiiError> {
-        const INSERT: &str = "INSERT INTO subject_keys (key_id, subject_id, tenant_id, wrapped_key)
-             VALUES ($1, $2, $3, $4) ON CONFLICT (subject_id) DO NOTHING";
-        match &self.db {
-            Db::Postgres(pool) => {
-                let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-                let subjects: Vec<&str> = keys.iter().map(|k| k.1.as_str()).collect();
-                let tenants: Vec<&str> = keys.iter().map(|k| k.2.as_str()).collect();
-                let wrapped: Vec<&[u8]> = keys.iter().map(|k| k.3.as_slice()).collect();
-                sqlx::query(
-                    "INSERT INTO subject_keys (key_id, subject_id, tenant_id, wrapped_key)
-                     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[])
-                     ON CONFLICT (subject_id) DO NOTHING",
-                )
-                .bind(ids)
-                .bind(subjects)
-                .bind(tenants)
-                .bind(wrapped)
-                .execute(pool)
-                .await?;
-            }
-            Db::Sqlite(pool) => {
-                let mut tx = pool.begin().await?;
-                for (key_id, subject, tenant, wrapped) in keys {
-                    sqlx::query(INSERT)
-                        .bind(key_id.to_string())
-                        .bind(subject)
-                        .bind(tenant)
-                        .bind(wrapped)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-            }
-        }
-        Ok(())
     }
 
     /// Replaces every sealed object in `payload` by the opened `{"$pii": ...}` form, or by a
@@ -577,6 +580,27 @@ ON CONFLICT (subject_id) DO UPDATE SET wrapped_key = NULL,
             .unwrap_key(wrapped, &key_aad(key_id, subject))
             .map_err(|_| PiiError::WrongMasterKey)
     }
+}
+
+async fn insert_keys_sqlite(
+    pool: &sqlx::SqlitePool,
+    keys: &[(Uuid, String, String, Vec<u8>)],
+) -> Result<(), PiiError> {
+    let mut tx = pool.begin().await?;
+    for (key_id, subject, tenant, wrapped) in keys {
+        sqlx::query(
+            "INSERT INTO subject_keys (key_id, subject_id, tenant_id, wrapped_key)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (subject_id) DO NOTHING",
+        )
+        .bind(key_id.to_string())
+        .bind(subject)
+        .bind(tenant)
+        .bind(wrapped)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Calls `f` with the inner object of every `{marker: {...}}` object in `value`.
