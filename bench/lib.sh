@@ -20,6 +20,7 @@ stop_server() {
 bench_setup() {
   cargo build --release --quiet -p lyo-bench -p lyo-api
   pg_throwaway_start
+  pg_throwaway_preallocate_wal
   # On failure the server's log is shown before it is deleted.
   trap 'rc=$?; stop_server; [ "$rc" = 0 ] || tail -n 40 "$bench_tmp/serve.log" >&2 2>/dev/null;
         rm -rf "$bench_tmp"; pg_throwaway_stop' EXIT
