@@ -100,8 +100,8 @@ impl Loaded {
 /// builds on it); if that batch does not commit, the entries it touched are forgotten, so
 /// nothing stale stays behind. The worker still reads what other writers appended after the
 /// cached version before deciding. Bounded: the least recently used half is dropped when full.
-/// States are boxed: when the table grows (at 7,168 entries, 14,336, ...) it moves pointers,
-/// not states of a kilobyte or more each, which held the worker (and its lock) for 30–50 ms.
+/// States are boxed, so that when the table grows (at 7,168 entries, 14,336, ...) under the
+/// worker's lock it moves pointers, not whole states.
 #[derive(Debug, Default)]
 pub struct ConversationCache {
     entries: HashMap<String, Box<(Loaded, u64)>>,

@@ -105,6 +105,9 @@ impl KeyCache {
     }
 }
 
+/// A key to store: its id, subject, tenant and the key wrapped under the master key.
+type NewKey = (Uuid, String, String, Vec<u8>);
+
 fn key_aad(key_id: Uuid, subject: &str) -> Vec<u8> {
     format!("lyo:subject-key:v1:{key_id}:{subject}").into_bytes()
 }
@@ -253,7 +256,7 @@ impl PiiVault {
     fn new_keys<'a>(
         &self,
         subjects: impl Iterator<Item = (&'a String, &'a String)>,
-    ) -> Result<Vec<(Uuid, String, String, Vec<u8>)>, PiiError> {
+    ) -> Result<Vec<NewKey>, PiiError> {
         subjects
             .map(|(subject, tenant)| {
                 let key_id = Uuid::new_v4();
@@ -582,10 +585,7 @@ ON CONFLICT (subject_id) DO UPDATE SET wrapped_key = NULL,
     }
 }
 
-async fn insert_keys_sqlite(
-    pool: &sqlx::SqlitePool,
-    keys: &[(Uuid, String, String, Vec<u8>)],
-) -> Result<(), PiiError> {
+async fn insert_keys_sqlite(pool: &sqlx::SqlitePool, keys: &[NewKey]) -> Result<(), PiiError> {
     let mut tx = pool.begin().await?;
     for (key_id, subject, tenant, wrapped) in keys {
         sqlx::query(
