@@ -216,7 +216,8 @@ impl PiiVault {
 
     /// Stores a new key for each subject of `wanted` that has none and caches every subject's
     /// stored key, in one statement (one round trip, one commit), where looking up, inserting
-    /// and reading back took three.
+    /// and reading back took three. A key is made for every subject of `wanted` (they are not
+    /// cached, so mostly new); those that turn out to be stored already are dropped unused.
     async fn store_keys_postgres(
         &self,
         pool: &sqlx::PgPool,
