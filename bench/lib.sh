@@ -16,10 +16,13 @@ stop_server() {
   server_pid=""
 }
 
-# Builds, starts PostgreSQL and creates database $1; sets bench_db, app_secret and lyo_env.
+# Builds, starts PostgreSQL (with BENCH_PG_SETTINGS, space-separated NAME=VALUE, e.g.
+# "log_autovacuum_min_duration=0 log_checkpoints=on") and creates database $1; sets bench_db,
+# app_secret and lyo_env.
 bench_setup() {
   cargo build --release --quiet -p lyo-bench -p lyo-api
-  pg_throwaway_start
+  # shellcheck disable=SC2086 # one word per setting
+  pg_throwaway_start ${BENCH_PG_SETTINGS:-}
   pg_throwaway_preallocate_wal
   # On failure the server's log is shown before it is deleted.
   trap 'rc=$?; stop_server; [ "$rc" = 0 ] || tail -n 40 "$bench_tmp/serve.log" >&2 2>/dev/null;
