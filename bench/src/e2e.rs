@@ -14,7 +14,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use clap::Parser;
 use lyo_infrastructure::whatsapp::SimulatedCustomer;
-use webhook::{percentile, post_signed, require_loopback};
+use webhook::{percentile, post_signed, require_loopback, sample_cpu, Cpu};
 
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -45,10 +45,17 @@ struct Args {
     /// after, replied after; milliseconds), to see when in a run the slow ones were sent.
     #[arg(long)]
     trace: Option<std::path::PathBuf>,
+    /// With `--postmaster-pid` and `--clock-ticks`: also report the CPU time per message of the
+    /// server and of the database, which is steadier than latency on a shared machine.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    #[arg(long)]
+    postmaster_pid: Option<u32>,
+    #[arg(long, default_value_t = 100)]
+    clock_ticks: u32,
 }
 
 /// When each reply reached the fake Graph API, by recipient.
-#[derive(Default)]
 struct Graph {
     arrived: Mutex<HashMap<String, Instant>>,
     sends: AtomicU64,
@@ -107,12 +114,35 @@ fn trace(
     Ok(file.flush()?)
 }
 
+/// "server + database = total ms" of CPU per message between two samples.
+fn cpu_per_message((before, after): (Cpu, Cpu), clock_ticks: u32, messages: usize) -> String {
+    let per = |a: u64, b: u64| {
+        b.saturating_sub(a) as f64 * 1000.0 / f64::from(clock_ticks.max(1)) / messages.max(1) as f64
+    };
+    let server = per(before.server, after.server);
+    let database = per(before.database, after.database);
+    format!("{server:.2} + {database:.2} = {:.2} ms", server + database)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     require_loopback(&args.url)?;
     let secret = std::env::var("WHATSAPP_APP_SECRET").context("WHATSAPP_APP_SECRET")?;
-    let graph = Arc::new(Graph::default());
+    // Sized for every customer of the run up front: a map growing mid-phase would stall this
+    // process's senders and the fake Graph API, and show as the server's latency.
+    let customers: u32 = WARM_UP_RATE * WARM_UP_SECONDS
+        + args
+            .rates
+            .iter()
+            .map(|rate| rate * args.seconds)
+            .sum::<u32>();
+    let graph = Arc::new(Graph {
+        arrived: Mutex::new(HashMap::with_capacity(customers as usize)),
+        sends: AtomicU64::new(0),
+    });
+    let cpu = |pids: Option<(u32, u32)>| pids.map(|(s, p)| sample_cpu(s, p)).transpose();
+    let pids = args.server_pid.zip(args.postmaster_pid);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.graph_port)).await?;
     let app = Router::new()
         .route("/{*path}", post(messages))
@@ -121,7 +151,7 @@ async fn main() -> anyhow::Result<()> {
 
     let client = reqwest::Client::new();
     let mut out = String::from(
-        "| rate (messages/s) | messages | replied | p50 | p99 | p99.9 | max |\n|---|---|---|---|---|---|---|\n",
+        "| rate (messages/s) | messages | replied | p50 | p99 | p99.9 | max | CPU per message |\n|---|---|---|---|---|---|---|---|\n",
     );
     // A warm-up first (100 messages/s for 2 s, not reported): a fresh server fills its
     // connection pool, caches and prepared statements on its first messages.
@@ -130,7 +160,8 @@ async fn main() -> anyhow::Result<()> {
     for (phase, (rate, seconds, reported)) in phases.enumerate() {
         let total = rate * seconds;
         let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
-        let sent: Arc<Mutex<HashMap<String, (Instant, Duration)>>> = Arc::default();
+        let sent = Arc::new(Mutex::new(HashMap::with_capacity(total as usize)));
+        let before = cpu(pids)?;
         let start = Instant::now();
         let mut tasks = Vec::with_capacity(total as usize);
         for i in 0..total {
@@ -147,8 +178,9 @@ async fn main() -> anyhow::Result<()> {
             tasks.push(tokio::spawn(async move {
                 let at = Instant::now();
                 post_signed(&client, &url, &secret, delivery).await?;
+                let acknowledged = at.elapsed();
                 if let Ok(mut sent) = sent.lock() {
-                    sent.insert(wa_id, (at, at.elapsed()));
+                    sent.insert(wa_id, (at, acknowledged));
                 }
                 anyhow::Ok(())
             }));
@@ -156,12 +188,14 @@ async fn main() -> anyhow::Result<()> {
         for task in tasks {
             task.await??;
         }
-        let sent = sent.lock().map(|s| s.clone()).unwrap_or_default();
+        let sent: HashMap<String, (Instant, Duration)> =
+            sent.lock().map(|s| s.clone()).unwrap_or_default();
         let deadline = Instant::now() + Duration::from_secs(120);
-        let latencies = loop {
+        let (latencies, used) = loop {
             let arrived = graph.arrived.lock().map(|a| a.clone()).unwrap_or_default();
             let done = sent.keys().all(|k| arrived.contains_key(k));
             if done || Instant::now() > deadline {
+                let after = cpu(pids)?;
                 if let (Some(path), true) = (&args.trace, reported) {
                     trace(path, rate, start, &sent, &arrived)?;
                 }
@@ -174,19 +208,23 @@ async fn main() -> anyhow::Result<()> {
                     })
                     .collect();
                 ms.sort_by(f64::total_cmp);
-                break ms;
+                break (ms, before.zip(after));
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         };
         if reported {
             out.push_str(&format!(
-                "| {rate} | {} | {} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms |\n",
+                "| {rate} | {} | {} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {} |\n",
                 sent.len(),
                 latencies.len(),
                 percentile(&latencies, 50.0),
                 percentile(&latencies, 99.0),
                 percentile(&latencies, 99.9),
                 latencies.last().copied().unwrap_or(f64::NAN),
+                used.map_or_else(
+                    || "-".to_string(),
+                    |used| cpu_per_message(used, args.clock_ticks, sent.len())
+                ),
             ));
         }
         // Let the server settle before the next rate.

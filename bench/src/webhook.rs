@@ -1,7 +1,8 @@
 //! The library of `lyo-bench`: what its benchmarks share. Refusing non-loopback targets,
-//! posting one signed delivery as Meta would, and percentiles of sorted latencies.
+//! posting one signed delivery as Meta would, percentiles of sorted latencies, and the CPU
+//! time of the server and the database.
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 use lyo_infrastructure::whatsapp::{sign, SimulatedDelivery};
 
 /// The allocator `lyo serve` runs with, for every benchmark binary (they link this library): the
@@ -51,4 +52,52 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     }
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// (pid, ppid, utime + stime, cutime + cstime) in clock ticks.
+fn proc_stat(pid: u32) -> Option<(u32, u32, u64, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: fields start after the last ')'.
+    let rest = &text[text.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let n = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok());
+    // rest[0] is field 3 (state): ppid is field 4, utime..cstime are fields 14..17.
+    let ppid = u32::try_from(n(1)?).ok()?;
+    Some((pid, ppid, n(11)? + n(12)?, n(13)? + n(14)?))
+}
+
+/// CPU time in clock ticks ([`sample_cpu`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Cpu {
+    pub server: u64,
+    pub database: u64,
+    /// This process (the load generator).
+    pub generator: u64,
+}
+
+/// CPU time in clock ticks, from `/proc/<pid>/stat`, of the server, of the database (the
+/// postmaster, its live children, and through the postmaster's cutime/cstime the children it
+/// has reaped) and of this process.
+pub fn sample_cpu(server: u32, postmaster: u32) -> anyhow::Result<Cpu> {
+    let (_, _, server_ticks, _) =
+        proc_stat(server).with_context(|| format!("server process {server} is gone"))?;
+    let (_, _, own, reaped) =
+        proc_stat(postmaster).with_context(|| format!("postmaster {postmaster} is gone"))?;
+    let mut database = own + reaped;
+    for entry in std::fs::read_dir("/proc")?.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse().ok()) else {
+            continue;
+        };
+        if let Some((_, ppid, ticks, _)) = proc_stat(pid) {
+            if ppid == postmaster {
+                database += ticks;
+            }
+        }
+    }
+    let generator = proc_stat(std::process::id()).map_or(0, |(_, _, t, _)| t);
+    Ok(Cpu {
+        server: server_ticks,
+        database,
+        generator,
+    })
 }

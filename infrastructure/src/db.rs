@@ -69,7 +69,7 @@ impl Db {
             // Generic plans for every prepared statement. The hot statements take arrays
             // (`unnest($1::text[])`); a custom plan knows the array's length and so always
             // looks cheaper than the generic one, and PostgreSQL planned them again on every
-            // execution: 30-40% of the database's statement time at 200 messages/s, the same
+            // execution: about half of the database's statement time at 200 messages/s, the same
             // inside `lyo_claim_queued`. Their generic plans run as fast (docs/outbound.md,
             // Performance); the partial indexes are all on literal predicates, which generic
             // plans use too.

@@ -1,55 +1,10 @@
-//! CPU time of the server, the database cluster and this process from `/proc/<pid>/stat`,
-//! and a measured load phase (its tally, duration and CPU samples before and after).
+//! A measured load phase: its tally, duration and CPU samples before and after
+//! ([`webhook::sample_cpu`]).
 
 use crate::load::Tally;
 use crate::RunArgs;
-use anyhow::Context;
 use std::time::Duration;
-
-/// (pid, ppid, utime + stime, cutime + cstime) in clock ticks.
-fn proc_stat(pid: u32) -> Option<(u32, u32, u64, u64)> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may hold spaces and parentheses: fields start after the last ')'.
-    let rest = &text[text.rfind(')')? + 1..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let n = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok());
-    // rest[0] is field 3 (state): ppid is field 4, utime..cstime are fields 14..17.
-    let ppid = u32::try_from(n(1)?).ok()?;
-    Some((pid, ppid, n(11)? + n(12)?, n(13)? + n(14)?))
-}
-
-#[derive(Clone, Copy)]
-pub(crate) struct Cpu {
-    pub(crate) server: u64,
-    pub(crate) database: u64,
-    generator: u64,
-}
-
-/// The database's CPU: the postmaster, its live children, and (through the postmaster's
-/// cutime/cstime) the children it has reaped.
-pub(crate) fn sample_cpu(server: u32, postmaster: u32) -> anyhow::Result<Cpu> {
-    let (_, _, server_ticks, _) =
-        proc_stat(server).with_context(|| format!("server process {server} is gone"))?;
-    let (_, _, own, reaped) =
-        proc_stat(postmaster).with_context(|| format!("postmaster {postmaster} is gone"))?;
-    let mut database = own + reaped;
-    for entry in std::fs::read_dir("/proc")?.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse().ok()) else {
-            continue;
-        };
-        if let Some((_, ppid, ticks, _)) = proc_stat(pid) {
-            if ppid == postmaster {
-                database += ticks;
-            }
-        }
-    }
-    let generator = proc_stat(std::process::id()).map_or(0, |(_, _, t, _)| t);
-    Ok(Cpu {
-        server: server_ticks,
-        database,
-        generator,
-    })
-}
+use webhook::{sample_cpu, Cpu};
 
 pub(crate) struct Phase {
     pub(crate) tally: Tally,

@@ -1,11 +1,10 @@
 //! The `drain` subcommand: how fast the server's inbox worker processes a stored backlog.
 
-use crate::cpu::sample_cpu;
 use crate::metrics::scrape;
 use crate::DrainArgs;
 use std::io::Write;
 use std::time::{Duration, Instant};
-use webhook::require_loopback;
+use webhook::{require_loopback, sample_cpu};
 
 pub(crate) async fn drain(args: DrainArgs) -> anyhow::Result<()> {
     require_loopback(&args.url)?;
