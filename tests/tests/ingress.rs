@@ -766,3 +766,18 @@ async fn deliveries_beyond_what_the_worker_has_taken_are_stored_unclaimed(backen
     assert_eq!(s.platform.inbox_worker().drain().await.unwrap(), 1);
     assert_eq!(conversation_events(&s.platform, 1).await.len(), 1);
 }
+
+/// The server's Postgres connections plan each prepared statement once (`Db::connect`); the
+/// inbox claim and the other hot statements are written for generic plans.
+#[tokio::test]
+async fn postgres_connections_use_generic_plans() {
+    let test_db = TestDb::empty(Backend::Postgres).await;
+    let Db::Postgres(pool) = test_db.connect().await else {
+        panic!("a Postgres test database");
+    };
+    let mode: String = sqlx::query_scalar("SHOW plan_cache_mode")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(mode, "force_generic_plan");
+}
