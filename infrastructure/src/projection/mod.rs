@@ -55,17 +55,20 @@ pub async fn tenant_events_applied(db: &Db, projector: &dyn Projector) -> Result
         .checkpoint()
         .await
         .map_err(|e| StoreError::Unexpected(Box::new(e)))?;
-    const PG: &str = "SELECT transaction_id::text::bigint, position FROM events
-                       WHERE aggregate_type = $1 ORDER BY transaction_id DESC, position DESC LIMIT 1";
     const SQLITE: &str =
         "SELECT 0, position FROM events WHERE aggregate_type = $1 ORDER BY position DESC LIMIT 1";
     let tenant_type = <lyo_domain::tenant::Tenant as cqrs_es::Aggregate>::TYPE;
     let latest: Option<(i64, i64)> = match db {
         Db::Postgres(pool) => {
-            sqlx::query_as(PG)
-                .bind(tenant_type)
-                .fetch_optional(pool)
-                .await
+            // The type as a literal, not a parameter: the generic plan (`Db::connect`) of
+            // `aggregate_type = $1` expects a common type and scans the whole table for this
+            // rare one; with the literal it reads the few `Tenant` events by the primary key.
+            let pg = format!(
+                "SELECT transaction_id::text::bigint, position FROM events
+                  WHERE aggregate_type = '{tenant_type}'
+                  ORDER BY transaction_id DESC, position DESC LIMIT 1"
+            );
+            sqlx::query_as(&pg).fetch_optional(pool).await
         }
         Db::Sqlite(pool) => {
             sqlx::query_as(SQLITE)
