@@ -73,7 +73,8 @@ impl Db {
             // inside `lyo_claim_queued`. Their generic plans run as fast (docs/outbound.md,
             // Performance); the partial indexes are all on literal predicates, which generic
             // plans use too. A statement whose generic plan is worse than its custom ones is
-            // written so that it is not (the inbox claim: `ingress::InboxWorker::claim`).
+            // written so that it is not (the inbox and reminder claims, the latest `Tenant`
+            // event: docs/outbound.md).
             let options = PgConnectOptions::from_str(url)
                 .map_err(DbError::Connect)?
                 .options([("plan_cache_mode", "force_generic_plan")]);
