@@ -53,13 +53,21 @@ macro_rules! fetch {
 pub(crate) use fetch;
 
 impl Db {
-    /// The lock clause of a claim's `SELECT`: `SKIP LOCKED` on Postgres, so that concurrent
-    /// claimers take different rows instead of waiting; nothing on SQLite (one writer at a
-    /// time, the statement alone is atomic).
-    pub fn skip_locked(&self) -> &'static str {
+    /// The condition of a claim's `UPDATE ... WHERE` that takes the rows `chosen` picks
+    /// (`FROM table WHERE ... ORDER BY ... LIMIT $n`); `key` names them on SQLite. On Postgres
+    /// they are locked `FOR UPDATE SKIP LOCKED`, so that concurrent claimers take different
+    /// rows instead of waiting, and named by `ctid = ANY(ARRAY(...))`: with `key IN (...)` the
+    /// generic plan ([`Db::connect`]) joined them against a sequential scan of the whole table
+    /// once it held many candidates (the inbox with a backlog of 39,000: 35 ms a claim; a
+    /// million reminders, 300,000 pending: 590 ms, against 1.3 ms). A row another transaction
+    /// changed after the statement began is locked but not taken, and is taken next time. On
+    /// SQLite (one writer at a time) the statement alone is atomic.
+    pub fn claim_condition(&self, key: &str, chosen: &str) -> String {
         match self {
-            Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
-            Db::Sqlite(_) => "",
+            Db::Postgres(_) => {
+                format!("ctid = ANY(ARRAY(SELECT ctid {chosen} FOR UPDATE SKIP LOCKED))")
+            }
+            Db::Sqlite(_) => format!("({key}) IN (SELECT {key} {chosen})"),
         }
     }
 
@@ -73,8 +81,8 @@ impl Db {
             // inside `lyo_claim_queued`. Their generic plans run as fast (docs/outbound.md,
             // Performance); the partial indexes are all on literal predicates, which generic
             // plans use too. A statement whose generic plan is worse than its custom ones is
-            // written so that it is not (the inbox and reminder claims, the latest `Tenant`
-            // event: docs/outbound.md).
+            // written so that it is not (the claims: `claim_condition`; the latest `Tenant`
+            // event: `projection::tenant_events_applied`).
             let options = PgConnectOptions::from_str(url)
                 .map_err(DbError::Connect)?
                 .options([("plan_cache_mode", "force_generic_plan")]);

@@ -566,20 +566,15 @@ impl InboxWorker {
         let now = now_ms();
         let until =
             now.saturating_add(i64::try_from(self.config.claim_for.as_millis()).unwrap_or(60_000));
-        // On Postgres `= ANY(ARRAY(...))`: with `IN (...)` the generic plan (db.rs) joins
-        // the claimed ids against a sequential scan of the whole inbox.
-        let (open, close) = match &self.db {
-            Db::Postgres(_) => ("= ANY(ARRAY(", "))"),
-            Db::Sqlite(_) => ("IN (", ")"),
-        };
+        let taken = self.db.claim_condition(
+            "id",
+            "FROM webhook_inbox
+              WHERE processed_at IS NULL
+                AND (claimed_until_ms IS NULL OR claimed_until_ms < $1)
+              ORDER BY id LIMIT $3",
+        );
         let claim = format!(
-            "UPDATE webhook_inbox SET claimed_until_ms = $2
-              WHERE id {open}SELECT id FROM webhook_inbox
-                            WHERE processed_at IS NULL
-                              AND (claimed_until_ms IS NULL OR claimed_until_ms < $1)
-                            ORDER BY id LIMIT $3{}{close}
-          RETURNING id, body_sealed",
-            self.db.skip_locked()
+            "UPDATE webhook_inbox SET claimed_until_ms = $2 WHERE {taken} RETURNING id, body_sealed"
         );
         let batch = i64::from(self.config.batch);
         let mut rows: Vec<(i64, Option<Vec<u8>>)> =

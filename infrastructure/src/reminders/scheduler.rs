@@ -71,22 +71,19 @@ struct Claimed {
 
 type Row = (String, i64, String, String, String, i64, i64);
 
-/// Claims due rows until `$3` with a statement of its own, on Postgres choosing them with
-/// `FOR UPDATE SKIP LOCKED` (`Db::skip_locked` at `{lock}`) so schedulers take different rows. Not by
-/// locking them in a transaction held open while the conversations are commanded: a
-/// transaction holding an id holds back every projector's read horizon (`SqlEventLog`).
-/// On Postgres the rows are named by `ctid = ANY(ARRAY(...))` (`{rows}`, `{key}`, `{close}`):
-/// with `IN (...)` the generic plan (`Db::connect`) of a table holding many pending reminders
-/// joined the chosen rows against a sequential scan of all of them (590 ms at a million rows,
-/// 300,000 of them pending, against 1.3 ms). The rows are locked by the same statement.
+/// Claims due rows until `$3` with a statement of its own (`Db::claim_condition`, so that
+/// schedulers take different rows). Not by locking them in a transaction held open while the
+/// conversations are commanded: a transaction holding an id holds back every projector's read
+/// horizon (`SqlEventLog`).
 const CLAIM: &str = "
 UPDATE reminders SET claimed_until_ms = $3
  WHERE {rows}
-        SELECT {key} FROM reminders
+RETURNING appointment_id, offset_minutes, reminder_id, tenant_id, subject_id, starts_at_ms, due_at_ms";
+/// The rows [`CLAIM`] takes.
+const DUE: &str = "FROM reminders
          WHERE state = 'pending' AND due_at_ms <= $1
            AND (claimed_until_ms IS NULL OR claimed_until_ms < $1)
-         ORDER BY due_at_ms LIMIT $2{lock}{close}
-RETURNING appointment_id, offset_minutes, reminder_id, tenant_id, subject_id, starts_at_ms, due_at_ms";
+         ORDER BY due_at_ms LIMIT $2";
 const MARK_SENT: &str = "
 UPDATE reminders SET state = 'sent', sent_at_ms = $4, claimed_until_ms = NULL
  WHERE appointment_id = $1 AND offset_minutes = $2 AND reminder_id = $3 AND state = 'pending'";
@@ -155,19 +152,12 @@ impl ReminderScheduler {
         let limit = i64::from(self.config.batch);
         let until = now_ms
             .saturating_add(i64::try_from(self.config.claim_for.as_millis()).unwrap_or(60_000));
-        let (rows, key, close) = match &self.db {
-            Db::Postgres(_) => ("ctid = ANY(ARRAY(", "ctid", "))"),
-            Db::Sqlite(_) => (
-                "(appointment_id, offset_minutes) IN (",
-                "appointment_id, offset_minutes",
-                ")",
-            ),
-        };
-        let claim = CLAIM
-            .replace("{rows}", rows)
-            .replace("{key}", key)
-            .replace("{lock}", self.db.skip_locked())
-            .replace("{close}", close);
+        let claim = CLAIM.replace(
+            "{rows}",
+            &self
+                .db
+                .claim_condition("appointment_id, offset_minutes", DUE),
+        );
         let rows: Vec<Row> = fetch!(&self.db, fetch_all, &claim, now_ms, limit, until)?;
         if rows.is_empty() {
             return Ok((0, 0));
