@@ -229,14 +229,17 @@ proptest! {
                 },
                 Step::Outcome(kind) => {
                     let Some((request_id, appointment_id, wish)) = open_requests(&chat).into_iter().next() else { continue };
-                    let outcome = match kind {
-                        0 => BookingOutcome::Confirmed { appointment_id, slot: chat.slot(&wish) },
-                        1 => {
+                    // What the schedule answers: a wish for a day it is closed ("tomorrow"
+                    // from a Sunday) has no slot and no alternative on that day.
+                    let outcome = match (kind, chat.try_slot(&wish)) {
+                        (_, Err(reason)) => BookingOutcome::Unavailable { reason, alternatives: vec![] },
+                        (0, Ok(slot)) => BookingOutcome::Confirmed { appointment_id, slot },
+                        (1, Ok(_)) => {
                             let other = lyo_domain::availability::Wish { time: t(21, 30), ..wish.clone() };
-                            let alternatives = if other == wish { vec![] } else { vec![chat.slot(&other)] };
+                            let alternatives = if other == wish { vec![] } else { chat.try_slot(&other).into_iter().collect() };
                             BookingOutcome::Unavailable { reason: Unavailable::Full, alternatives }
                         }
-                        _ => BookingOutcome::AwaitingStaff { appointment_id, slot: chat.slot(&wish) },
+                        (_, Ok(slot)) => BookingOutcome::AwaitingStaff { appointment_id, slot },
                     };
                     chat.booking_outcome(request_id, outcome)
                 }

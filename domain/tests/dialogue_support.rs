@@ -8,7 +8,8 @@ use jiff::civil::{Date, Time};
 use jiff::Timestamp;
 use lyo_domain::availability::{
     check, BookingSettings, Capacity, LeadTime, Minutes, Need, PartySize, Resource, ResourceId,
-    RestaurantCapacity, SalonCapacity, Service, ServiceId, ServicePeriod, Slot, WeeklyHours, Wish,
+    RestaurantCapacity, SalonCapacity, Service, ServiceId, ServicePeriod, Slot, Unavailable,
+    WeeklyHours, Wish,
 };
 use lyo_domain::conversation::{
     Answering, BookingOutcome, Conversation, ConversationCommand, ConversationEvent, Customer,
@@ -237,8 +238,13 @@ impl Chat {
 
     /// The slot a wish would take on an empty schedule.
     pub fn slot(&self, wish: &Wish) -> Slot {
+        self.try_slot(wish).unwrap()
+    }
+
+    /// The slot a wish would take on an empty schedule, or why it has none (a closed day).
+    pub fn try_slot(&self, wish: &Wish) -> Result<Slot, Unavailable> {
         let settings = self.context.booking.clone().unwrap().validate().unwrap();
-        check(&settings, &[], wish, start()).unwrap()
+        check(&settings, &[], wish, start())
     }
 
     /// Books directly through the dialogue: message, confirm, outcome. Returns the id.
