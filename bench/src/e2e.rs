@@ -52,7 +52,7 @@ struct Args {
     #[arg(long)]
     postmaster_pid: Option<u32>,
     #[arg(long, default_value_t = 100)]
-    clock_ticks: u32,
+    clock_ticks: u64,
 }
 
 /// When each reply reached the fake Graph API, by recipient.
@@ -115,12 +115,8 @@ fn trace(
 }
 
 /// "server + database = total ms" of CPU per message between two samples.
-fn cpu_per_message((before, after): (Cpu, Cpu), clock_ticks: u32, messages: usize) -> String {
-    let per = |a: u64, b: u64| {
-        b.saturating_sub(a) as f64 * 1000.0 / f64::from(clock_ticks.max(1)) / messages.max(1) as f64
-    };
-    let server = per(before.server, after.server);
-    let database = per(before.database, after.database);
+fn cpu_per_message((before, after): (Cpu, Cpu), clock_ticks: u64, messages: usize) -> String {
+    let (server, database, _) = before.ms_per_item(&after, clock_ticks, messages as u64);
     format!("{server:.2} + {database:.2} = {:.2} ms", server + database)
 }
 

@@ -75,6 +75,21 @@ pub struct Cpu {
     pub generator: u64,
 }
 
+impl Cpu {
+    /// Milliseconds of CPU per item from this sample to `after` (`clock_ticks` a second):
+    /// (server, database, generator).
+    pub fn ms_per_item(&self, after: &Cpu, clock_ticks: u64, items: u64) -> (f64, f64, f64) {
+        let per = |a: u64, b: u64| {
+            b.saturating_sub(a) as f64 * 1000.0 / clock_ticks.max(1) as f64 / items.max(1) as f64
+        };
+        (
+            per(self.server, after.server),
+            per(self.database, after.database),
+            per(self.generator, after.generator),
+        )
+    }
+}
+
 /// CPU time in clock ticks, from `/proc/<pid>/stat`, of the server, of the database (the
 /// postmaster, its live children, and through the postmaster's cutime/cstime the children it
 /// has reaped) and of this process.

@@ -33,15 +33,8 @@ impl Phase {
     }
     /// CPU ms per acknowledged delivery: (server, database, generator).
     pub(crate) fn cpu_ms(&self, ticks: u64) -> (f64, f64, f64) {
-        let (a, b) = self.cpu;
-        let per = |x: u64, y: u64| {
-            (y.saturating_sub(x)) as f64 * 1000.0 / ticks as f64 / self.accepted().max(1) as f64
-        };
-        (
-            per(a.server, b.server),
-            per(a.database, b.database),
-            per(a.generator, b.generator),
-        )
+        let (before, after) = &self.cpu;
+        before.ms_per_item(after, ticks, self.accepted())
     }
 }
 

@@ -32,13 +32,7 @@ pub(crate) async fn drain(args: DrainArgs) -> anyhow::Result<()> {
     let processed = done as u64;
     let elapsed = last_change.duration_since(start).as_secs_f64().max(0.001);
     let rate = processed as f64 / elapsed;
-    let ticks = args.measured.clock_ticks.max(1) as f64;
-    let per =
-        |a: u64, b: u64| b.saturating_sub(a) as f64 * 1000.0 / ticks / processed.max(1) as f64;
-    let (s, d) = (
-        per(before.server, at_end.server),
-        per(before.database, at_end.database),
-    );
+    let (s, d, _) = before.ms_per_item(&at_end, args.measured.clock_ticks, processed);
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
