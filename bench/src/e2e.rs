@@ -147,7 +147,7 @@ async fn main() -> anyhow::Result<()> {
 
     let client = reqwest::Client::new();
     let mut out = String::from(
-        "| rate (messages/s) | messages | replied | p50 | p99 | p99.9 | max | CPU per message |\n|---|---|---|---|---|---|---|---|\n",
+        "| rate (messages/s) | messages | replied | p50 | p99 | p99.9 | max | CPU per message | machine busy, steal |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     // A warm-up first (100 messages/s for 2 s, not reported): a fresh server fills its
     // connection pool, caches and prepared statements on its first messages.
@@ -210,7 +210,7 @@ async fn main() -> anyhow::Result<()> {
         };
         if reported {
             out.push_str(&format!(
-                "| {rate} | {} | {} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {} |\n",
+                "| {rate} | {} | {} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {} | {} |\n",
                 sent.len(),
                 latencies.len(),
                 percentile(&latencies, 50.0),
@@ -220,6 +220,13 @@ async fn main() -> anyhow::Result<()> {
                 used.map_or_else(
                     || "-".to_string(),
                     |used| cpu_per_message(used, args.clock_ticks, sent.len())
+                ),
+                used.map_or_else(
+                    || "-".to_string(),
+                    |(before, after)| {
+                        let (busy, steal) = before.machine_busy_and_steal(&after);
+                        format!("{busy:.0}%, {steal:.1}%")
+                    }
                 ),
             ));
         }

@@ -1,6 +1,6 @@
 //! The library of `lyo-bench`: what its benchmarks share. Refusing non-loopback targets,
 //! posting one signed delivery as Meta would, percentiles of sorted latencies, and the CPU
-//! time of the server and the database.
+//! time of the server, the database and the whole machine.
 
 use anyhow::{bail, Context};
 use lyo_infrastructure::whatsapp::{sign, SimulatedDelivery};
@@ -73,6 +73,8 @@ pub struct Cpu {
     pub database: u64,
     /// This process (the load generator).
     pub generator: u64,
+    /// The whole machine, all cores (`/proc/stat`): (busy, idle, stolen by the hypervisor).
+    pub machine: (u64, u64, u64),
 }
 
 impl Cpu {
@@ -88,6 +90,36 @@ impl Cpu {
             per(self.generator, after.generator),
         )
     }
+
+    /// Percent of the machine's CPU time (all cores) from this sample to `after` that was busy,
+    /// and that the hypervisor gave to someone else (steal): a latency measured while another
+    /// guest took the cores is the host's, not the server's.
+    pub fn machine_busy_and_steal(&self, after: &Cpu) -> (f64, f64) {
+        let (busy, idle, steal) = (
+            after.machine.0.saturating_sub(self.machine.0),
+            after.machine.1.saturating_sub(self.machine.1),
+            after.machine.2.saturating_sub(self.machine.2),
+        );
+        let total = (busy + idle + steal).max(1) as f64;
+        (busy as f64 * 100.0 / total, steal as f64 * 100.0 / total)
+    }
+}
+
+/// The machine's CPU time so far, all cores, from the first line of `/proc/stat`: (busy, idle
+/// and waiting for I/O, steal), in clock ticks; zeros where it cannot be read.
+fn machine_ticks() -> (u64, u64, u64) {
+    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let n: Vec<u64> = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().unwrap_or(0))
+        .collect();
+    let at = |i: usize| n.get(i).copied().unwrap_or(0);
+    // user nice system idle iowait irq softirq steal (guest time is inside user already)
+    (at(0) + at(1) + at(2) + at(5) + at(6), at(3) + at(4), at(7))
 }
 
 /// CPU time in clock ticks, from `/proc/<pid>/stat`, of the server, of the database (the
@@ -114,5 +146,6 @@ pub fn sample_cpu(server: u32, postmaster: u32) -> anyhow::Result<Cpu> {
         server: server_ticks,
         database,
         generator,
+        machine: machine_ticks(),
     })
 }

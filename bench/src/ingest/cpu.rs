@@ -36,6 +36,11 @@ impl Phase {
         let (before, after) = &self.cpu;
         before.ms_per_item(after, ticks, self.accepted())
     }
+    /// Percent of the machine's CPU time during the phase that was busy, and that was stolen.
+    pub(crate) fn machine(&self) -> (f64, f64) {
+        let (before, after) = &self.cpu;
+        before.machine_busy_and_steal(after)
+    }
 }
 
 pub(crate) async fn measure<F, Fut>(args: &RunArgs, load: F) -> anyhow::Result<Phase>
