@@ -209,6 +209,16 @@ async fn main() -> anyhow::Result<()> {
             tokio::time::sleep(Duration::from_millis(200)).await;
         };
         if reported {
+            let (cpu, machine) = match used {
+                Some((before, after)) => {
+                    let (busy, steal) = before.machine_busy_and_steal(&after);
+                    (
+                        cpu_per_message((before, after), args.clock_ticks, sent.len()),
+                        format!("{busy:.0}%, {steal:.1}%"),
+                    )
+                }
+                None => ("-".to_string(), "-".to_string()),
+            };
             out.push_str(&format!(
                 "| {rate} | {} | {} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {} | {} |\n",
                 sent.len(),
@@ -217,17 +227,8 @@ async fn main() -> anyhow::Result<()> {
                 percentile(&latencies, 99.0),
                 percentile(&latencies, 99.9),
                 latencies.last().copied().unwrap_or(f64::NAN),
-                used.map_or_else(
-                    || "-".to_string(),
-                    |used| cpu_per_message(used, args.clock_ticks, sent.len())
-                ),
-                used.map_or_else(
-                    || "-".to_string(),
-                    |(before, after)| {
-                        let (busy, steal) = before.machine_busy_and_steal(&after);
-                        format!("{busy:.0}%, {steal:.1}%")
-                    }
-                ),
+                cpu,
+                machine,
             ));
         }
         // Let the server settle before the next rate.

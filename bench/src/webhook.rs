@@ -106,20 +106,26 @@ impl Cpu {
 }
 
 /// The machine's CPU time so far, all cores, from the first line of `/proc/stat`: (busy, idle
-/// and waiting for I/O, steal), in clock ticks; zeros where it cannot be read.
-fn machine_ticks() -> (u64, u64, u64) {
-    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let n: Vec<u64> = text
+/// and waiting for I/O, steal), in clock ticks.
+fn machine_ticks() -> anyhow::Result<(u64, u64, u64)> {
+    let text = std::fs::read_to_string("/proc/stat").context("/proc/stat")?;
+    let n = text
         .lines()
         .next()
         .unwrap_or_default()
         .split_whitespace()
         .skip(1)
-        .map(|v| v.parse().unwrap_or(0))
-        .collect();
-    let at = |i: usize| n.get(i).copied().unwrap_or(0);
+        .map(str::parse)
+        .collect::<Result<Vec<u64>, _>>()
+        .context("/proc/stat: the cpu line")?;
     // user nice system idle iowait irq softirq steal (guest time is inside user already)
-    (at(0) + at(1) + at(2) + at(5) + at(6), at(3) + at(4), at(7))
+    let [user, nice, system, idle, iowait, irq, softirq, steal, ..] = n[..] else {
+        bail!(
+            "/proc/stat: the cpu line has {} fields, not 8 or more",
+            n.len()
+        );
+    };
+    Ok((user + nice + system + irq + softirq, idle + iowait, steal))
 }
 
 /// CPU time in clock ticks, from `/proc/<pid>/stat`, of the server, of the database (the
@@ -146,6 +152,6 @@ pub fn sample_cpu(server: u32, postmaster: u32) -> anyhow::Result<Cpu> {
         server: server_ticks,
         database,
         generator,
-        machine: machine_ticks(),
+        machine: machine_ticks()?,
     })
 }
