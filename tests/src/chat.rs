@@ -79,7 +79,8 @@ impl Shop {
     }
 
     /// Processes what is pending: inbox deliveries, then the booking process manager's
-    /// reactions (which answer through the conversations).
+    /// reactions (which answer through the conversations). Returns once everything it
+    /// committed is readable in the log, so that the test's next read sees it.
     pub async fn step(&self) {
         self.platform
             .inbox_worker()
@@ -95,6 +96,7 @@ impl Shop {
             .catch_up()
             .await
             .expect("the booking process catches up");
+        crate::settle_log(self.platform.log.as_ref()).await;
     }
 
     /// Every stored event of `aggregate_type` named `event_type` (payloads still sealed).

@@ -213,6 +213,26 @@ pub async fn read_log(
     }
 }
 
+/// Waits until every committed event is readable in the log: nothing is stored beyond the
+/// last event it reads. On Postgres a transaction still open anywhere in the cluster (another
+/// test's, in another database) holds back what may be read, so a read right after a commit
+/// can miss it. Gives up after 30 s (the caller's assertions then say what is missing).
+pub async fn settle_log(log: &dyn lyo_application::event_log::EventLog) {
+    use lyo_application::event_log::Position;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let last = read_log(log, 0)
+            .await
+            .last()
+            .map_or(Position::START, |e| e.at);
+        let pending = log.any_after(last).await.expect("look past the log's end");
+        if !pending || std::time::Instant::now() > deadline {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// Serves the app in-process on a loopback port chosen by the OS; returns its base URL. The
 /// server lives until the test's runtime ends.
 pub async fn spawn_app(platform: &lyo_api::platform::Platform) -> String {
