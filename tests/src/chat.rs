@@ -213,28 +213,18 @@ impl Guest<'_> {
             .collect()
     }
 
-    /// The conversation that recorded `message_id`. Waits for its events to be readable: a
-    /// transaction still open on the server (another test's, in another database) holds back
-    /// the log's horizon for a moment.
+    /// The conversation that recorded `message_id` (after [`Shop::step`], which leaves the log
+    /// readable up to what it committed).
     async fn find_subject(&self, message_id: &str) -> String {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        loop {
-            let found = crate::read_log(self.shop.platform.log.as_ref(), 0)
-                .await
-                .into_iter()
-                .find(|e| {
-                    e.event_type == "MessageReceived"
-                        && e.payload["MessageReceived"]["message_id"] == message_id
-                })
-                .map(|e| e.aggregate_id);
-            match found {
-                Some(subject) => return subject,
-                None if std::time::Instant::now() > deadline => {
-                    panic!("the message was not recorded on a conversation")
-                }
-                None => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
-            }
-        }
+        crate::read_log(self.shop.platform.log.as_ref(), 0)
+            .await
+            .into_iter()
+            .find(|e| {
+                e.event_type == "MessageReceived"
+                    && e.payload["MessageReceived"]["message_id"] == message_id
+            })
+            .map(|e| e.aggregate_id)
+            .expect("the message was recorded on a conversation")
     }
 }
 
