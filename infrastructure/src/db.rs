@@ -3,9 +3,18 @@
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
-use sqlx::{Postgres, Sqlite, Transaction};
+use sqlx::{Connection, Postgres, Sqlite, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
+
+/// A pooled Postgres connection idle for longer than this is pinged before it is lent (a
+/// dead one is replaced); one used more recently is lent as it is. The check is for what
+/// happens to a connection while it sits unused (the server restarted, a firewall dropped an
+/// idle flow); a connection busy a moment ago is alive as far as a ping can tell. Under load
+/// every connection is recent, and a ping per statement or transaction was a round trip
+/// each: the inbox writer's group commit and the inbox worker's batches are made of them
+/// (docs/benchmarks.md, docs/outbound.md). sqlx documents this use of `before_acquire`.
+const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
 
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -89,6 +98,15 @@ impl Db {
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
                 .acquire_timeout(Duration::from_secs(5))
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= CHECK_IDLE_AFTER {
+                            conn.ping().await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .connect_with(options)
                 .await
                 .map_err(DbError::Connect)?;
