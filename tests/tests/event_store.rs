@@ -294,3 +294,35 @@ async fn a_domain_error_appends_nothing(backend: Backend) {
     ));
     assert_eq!(platform.log.count_after(Position::START).await.unwrap(), 1);
 }
+
+/// The pool lends a connection used within the last second without a ping
+/// (`CHECK_IDLE_AFTER` in `infrastructure/src/db.rs`); one idle for longer is pinged, so a
+/// connection the server dropped while it sat unused is replaced, not handed out dead.
+#[tokio::test]
+async fn a_connection_dropped_while_idle_is_replaced_before_it_is_lent() {
+    let test_db = TestDb::migrated(Backend::Postgres).await;
+    let db = lyo_infrastructure::db::Db::connect(&test_db.url, 1)
+        .await
+        .unwrap();
+    db.execute("SELECT 1", &[]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let name = test_db.url.rsplit('/').next().unwrap().to_string();
+    let admin = lyo_infrastructure::db::Db::connect(&lyo_tests::postgres_admin_url(), 1)
+        .await
+        .unwrap();
+    let dropped = admin
+        .execute(
+            &format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(dropped, 1, "the pool's one connection was dropped");
+    admin.close().await;
+    db.execute("SELECT 1", &[])
+        .await
+        .expect("the dead connection is replaced");
+    db.close().await;
+}
