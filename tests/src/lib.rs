@@ -112,6 +112,29 @@ impl TestDb {
         test_db
     }
 
+    /// The database's name (Postgres: the last part of its URL).
+    pub fn name(&self) -> &str {
+        self.url.rsplit('/').next().unwrap_or_default()
+    }
+
+    /// Postgres: ends every server connection to this database, as a restart would; returns
+    /// how many there were.
+    pub async fn terminate_connections(&self) -> u64 {
+        let admin = Db::connect(&postgres_admin_url(), 1)
+            .await
+            .expect("connect to the test server");
+        let sql = format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
+            self.name()
+        );
+        let terminated = admin
+            .execute(&sql, &[])
+            .await
+            .expect("terminate the database's connections");
+        admin.close().await;
+        terminated
+    }
+
     pub async fn connect(&self) -> Db {
         Db::connect(&self.url, 10)
             .await

@@ -306,21 +306,11 @@ async fn a_connection_dropped_while_idle_is_replaced_before_it_is_lent() {
         .unwrap();
     db.execute("SELECT 1", &[]).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    let name = test_db.url.rsplit('/').next().unwrap().to_string();
-    let admin = lyo_infrastructure::db::Db::connect(&lyo_tests::postgres_admin_url(), 1)
-        .await
-        .unwrap();
-    let dropped = admin
-        .execute(
-            &format!(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-            ),
-            &[],
-        )
-        .await
-        .unwrap();
-    assert_eq!(dropped, 1, "the pool's one connection was dropped");
-    admin.close().await;
+    assert_eq!(
+        test_db.terminate_connections().await,
+        1,
+        "the pool's one connection was dropped"
+    );
     db.execute("SELECT 1", &[])
         .await
         .expect("the dead connection is replaced");

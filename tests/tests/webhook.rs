@@ -254,7 +254,7 @@ async fn a_database_outage_answers_503_and_loses_nothing() {
     let body = fixtures().remove(0).1;
     assert_eq!(signed(&base, &body).await.0, StatusCode::OK);
 
-    let name = db.url.rsplit('/').next().unwrap().to_string();
+    let name = db.name();
     let admin = Db::connect(&lyo_tests::postgres_admin_url(), 1)
         .await
         .unwrap();
@@ -265,15 +265,7 @@ async fn a_database_outage_answers_503_and_loses_nothing() {
         )
         .await
         .unwrap();
-    admin
-        .execute(
-            &format!(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-            ),
-            &[],
-        )
-        .await
-        .unwrap();
+    db.terminate_connections().await;
     let response = reqwest::Client::new()
         .post(format!("{base}/webhooks/whatsapp"))
         .header("x-hub-signature-256", meta_signature(SECRET, &body))
