@@ -33,7 +33,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use webhook::require_loopback;
 
 #[derive(Debug, Parser)]
@@ -123,6 +123,10 @@ struct RunArgs {
     /// File to write acknowledged delivery numbers to, one per line.
     #[arg(long)]
     acked: PathBuf,
+    /// File to write every acknowledged delivery's phase, intended start (µs since the Unix
+    /// epoch) and latency (µs) to, one per line, to line the tail up with the server's log.
+    #[arg(long)]
+    trace: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for RunArgs {
@@ -191,6 +195,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         client,
         endpoint: format!("{}/webhooks/whatsapp", args.url.trim_end_matches('/')),
         generator,
+        epoch: (Instant::now(), unix_micros()),
     });
     let length = Duration::from_secs(args.seconds);
     let mut log = std::io::stderr().lock();
@@ -249,6 +254,9 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         total_acked += 1;
     }
     acked.flush()?;
+    if let Some(path) = &args.trace {
+        write_trace(path, &peak, &paced)?;
+    }
 
     report::write(
         &mut std::io::stdout().lock(),
@@ -263,5 +271,35 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         },
     )?;
     writeln!(log, "ingest: acknowledged {total_acked} deliveries in all")?;
+    Ok(())
+}
+
+fn unix_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
+/// One line per acknowledged delivery of the measured phases: phase, start, latency.
+fn write_trace(
+    path: &std::path::Path,
+    peak: &cpu::Phase,
+    paced: &[cpu::Phase],
+) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let phases = std::iter::once(("peak".to_string(), peak)).chain(
+        paced
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (format!("paced{}", i + 1), p)),
+    );
+    for (name, phase) in phases {
+        let mut rows = phase.tally.trace.clone();
+        rows.sort_unstable();
+        for (start, latency) in rows {
+            writeln!(out, "{name} {start} {latency}")?;
+        }
+    }
+    out.flush()?;
     Ok(())
 }
