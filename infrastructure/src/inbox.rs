@@ -30,15 +30,8 @@ use tokio::sync::{mpsc, oneshot};
 pub const MAX_BATCH: usize = 256;
 /// Requests waiting for a writer at most; beyond that `store` waits for room.
 const QUEUE: usize = 4096;
-/// The largest body the webhook accepts (Meta's 3 MB), and so the largest an inbox row opens to.
-pub const MAX_BODY: usize = 3 * 1024 * 1024;
-/// What sealed inbox bodies are bound to: a zstd frame of the raw body.
-const INBOX_AAD: &[u8] = b"lyo:webhook-inbox:v2";
-/// Bodies stored before 2026-11-24: the raw body, sealed as it came.
-const INBOX_AAD_RAW: &[u8] = b"lyo:webhook-inbox:v1";
-/// zstd's fastest level: a delivery's JSON shrinks to about two thirds (the fixtures: 24.9 kB
-/// to 15.9 kB; higher levels gain under 1%).
-const ZSTD_LEVEL: i32 = 1;
+/// What sealed inbox bodies are bound to (the benchmark's verifier opens them too).
+pub const INBOX_AAD: &[u8] = b"lyo:webhook-inbox:v1";
 /// Batches handed over and not yet taken by the worker at most; beyond that the rows wait in
 /// the table (a worker behind its inbox reads a backlog from there). Under load the writer
 /// commits several small batches while the worker decides one.
@@ -126,7 +119,7 @@ impl WebhookInbox {
 
     /// Stores a verified raw body; returns its inbox id once it is committed.
     pub async fn store(&self, body: &[u8]) -> Result<i64, InboxError> {
-        let sealed = seal_body(&self.master, body);
+        let sealed = self.master.seal_bytes(body, INBOX_AAD);
         let (done, answer) = oneshot::channel();
         self.queue
             .send(Pending { sealed, done })
@@ -136,61 +129,9 @@ impl WebhookInbox {
     }
 
     /// Opens a stored body (for the worker that processes the inbox).
-    pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, InboxBodyError> {
-        open_body(&self.master, sealed)
+    pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, crate::pii::MasterKeyError> {
+        self.master.open_bytes(sealed, INBOX_AAD)
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum InboxBodyError {
-    #[error("the inbox body does not open with this master key")]
-    Sealed(#[from] crate::pii::MasterKeyError),
-    #[error("the inbox body's compressed frame is damaged or larger than a delivery can be")]
-    Frame,
-}
-
-thread_local! {
-    // A zstd context is a few hundred kB; one per thread, reused, rather than one per body.
-    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
-        std::cell::RefCell::new(zstd::bulk::Compressor::new(ZSTD_LEVEL).ok());
-    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
-        std::cell::RefCell::new(zstd::bulk::Decompressor::new().ok());
-}
-
-/// Compresses a raw body and seals it under the master key. Fewer bytes per row are fewer
-/// bytes for the database to write back, and the host's writeback bursts stall commits (ADR
-/// 0005). Should compression fail (it allocates), the body is sealed as it came.
-pub fn seal_body(master: &MasterKey, body: &[u8]) -> Vec<u8> {
-    let compressed = COMPRESSOR.with(|c| {
-        c.borrow_mut()
-            .as_mut()
-            .and_then(|compressor| compressor.compress(body).ok())
-    });
-    match compressed {
-        Some(frame) => master.seal_bytes(&frame, INBOX_AAD),
-        None => master.seal_bytes(body, INBOX_AAD_RAW),
-    }
-}
-
-/// Opens what [`seal_body`] sealed (and raw bodies stored before compression).
-pub fn open_body(master: &MasterKey, sealed: &[u8]) -> Result<Vec<u8>, InboxBodyError> {
-    let frame = match master.open_bytes(sealed, INBOX_AAD) {
-        Ok(frame) => frame,
-        Err(_) => return Ok(master.open_bytes(sealed, INBOX_AAD_RAW)?),
-    };
-    // The frame states its size; nothing larger than a delivery is ever stored.
-    let size = zstd::zstd_safe::get_frame_content_size(&frame)
-        .ok()
-        .flatten()
-        .and_then(|size| usize::try_from(size).ok())
-        .filter(|size| *size <= MAX_BODY)
-        .ok_or(InboxBodyError::Frame)?;
-    DECOMPRESSOR.with(|d| {
-        d.borrow_mut()
-            .as_mut()
-            .and_then(|decompressor| decompressor.decompress(&frame, size).ok())
-            .ok_or(InboxBodyError::Frame)
-    })
 }
 
 async fn writer(
@@ -284,57 +225,5 @@ async fn insert(
             }
             query.fetch_all(pool).await
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    fn key() -> MasterKey {
-        MasterKey::from_base64(&MasterKey::generate_base64()).unwrap()
-    }
-
-    #[test]
-    fn a_delivery_is_sealed_compressed_and_opens_to_its_exact_bytes() {
-        let master = key();
-        let body = include_bytes!("../tests/fixtures/whatsapp/batch.json");
-        let sealed = seal_body(&master, body);
-        assert!(
-            sealed.len() < body.len() * 3 / 4,
-            "{} sealed bytes for a {}-byte body",
-            sealed.len(),
-            body.len()
-        );
-        assert_eq!(open_body(&master, &sealed).unwrap(), body);
-        assert!(matches!(
-            open_body(&key(), &sealed),
-            Err(InboxBodyError::Sealed(_))
-        ));
-    }
-
-    #[test]
-    fn a_body_stored_raw_before_compression_still_opens() {
-        let master = key();
-        let body = br#"{"object":"whatsapp_business_account","entry":[]}"#;
-        let sealed = master.seal_bytes(body, INBOX_AAD_RAW);
-        assert_eq!(open_body(&master, &sealed).unwrap(), body);
-    }
-
-    #[test]
-    fn a_frame_larger_than_any_delivery_or_damaged_is_refused() {
-        let master = key();
-        let too_large = zstd::bulk::compress(&vec![b' '; MAX_BODY + 1], 1).unwrap();
-        let sealed = master.seal_bytes(&too_large, INBOX_AAD);
-        assert!(matches!(
-            open_body(&master, &sealed),
-            Err(InboxBodyError::Frame)
-        ));
-        let sealed = master.seal_bytes(b"not a zstd frame", INBOX_AAD);
-        assert!(matches!(
-            open_body(&master, &sealed),
-            Err(InboxBodyError::Frame)
-        ));
     }
 }

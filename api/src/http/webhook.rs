@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Meta batches up to 3 MB in one POST.
-pub const MAX_BODY: usize = lyo_infrastructure::inbox::MAX_BODY;
+pub const MAX_BODY: usize = 3 * 1024 * 1024;
 const TENANT_SECRETS_TTL: Duration = Duration::from_secs(5);
 
 pub struct Webhook {

@@ -4,7 +4,7 @@
 use crate::fixtures::ID_PREFIX;
 use crate::VerifyArgs;
 use anyhow::{bail, Context};
-use lyo_infrastructure::inbox::open_body;
+use lyo_infrastructure::inbox::INBOX_AAD;
 use lyo_infrastructure::pii::MasterKey;
 use std::collections::HashSet;
 use std::io::{BufRead, Write};
@@ -28,7 +28,7 @@ pub(crate) fn verify(args: VerifyArgs) -> anyhow::Result<()> {
             unreadable += 1;
             continue;
         };
-        let Ok(body) = open_body(&key, &sealed) else {
+        let Ok(body) = key.open_bytes(&sealed, INBOX_AAD) else {
             unreadable += 1;
             continue;
         };

@@ -5,7 +5,7 @@
 use super::decide::Inbound;
 use super::{now_ms, InboxWorker, IngressError, Plan};
 use crate::identity::CustomerIds;
-use crate::inbox::open_body;
+use crate::inbox::INBOX_AAD;
 use crate::whatsapp::{
     parse_delivery, Change, Content, Delivery, InboundMessage as WireMessage, StatusUpdate,
 };
@@ -38,7 +38,7 @@ impl InboxWorker {
             // opens or parses (a changed master key) can never succeed: count it and move on.
             let Some(delivery) = sealed
                 .as_deref()
-                .and_then(|s| open_body(&self.master, s).ok())
+                .and_then(|s| self.master.open_bytes(s, INBOX_AAD).ok())
                 .and_then(|body| parse_delivery(&body).ok())
             else {
                 metrics::counter!("lyo_inbox_unreadable_total").increment(1);
