@@ -243,11 +243,14 @@ pub async fn read_log(
 pub async fn settle_log(log: &dyn lyo_application::event_log::EventLog) {
     use lyo_application::event_log::Position;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut last = Position::START;
     loop {
-        let last = read_log(log, 0)
+        // Only what was not read before: each round reads from where the last one ended.
+        last = log
+            .read_batch(last, u32::MAX)
             .await
-            .last()
-            .map_or(Position::START, |e| e.at);
+            .expect("read the event log")
+            .1;
         let pending = log.any_after(last).await.expect("look past the log's end");
         if !pending || std::time::Instant::now() > deadline {
             return;

@@ -7,14 +7,17 @@ use std::time::Duration;
 use webhook::{sample_cpu, Cpu};
 
 pub(crate) struct Phase {
+    /// Its deliveries, `answered` in the order they were started.
     pub(crate) tally: Tally,
+    /// Acknowledgement latencies in µs, sorted.
+    pub(crate) latencies_us: Vec<u32>,
     elapsed: Duration,
     cpu: (Cpu, Cpu),
 }
 
 impl Phase {
     pub(crate) fn accepted(&self) -> u64 {
-        self.tally.latencies_us.len() as u64
+        self.latencies_us.len() as u64
     }
     pub(crate) fn rate(&self) -> f64 {
         self.accepted() as f64 / self.elapsed.as_secs_f64()
@@ -22,9 +25,9 @@ impl Phase {
     pub(crate) fn failed(&self) -> u64 {
         self.tally.failures.values().sum()
     }
-    /// Percentile in ms (nearest rank); latencies must be sorted.
+    /// Percentile in ms (nearest rank).
     pub(crate) fn percentile(&self, q: f64) -> f64 {
-        let l = &self.tally.latencies_us;
+        let l = &self.latencies_us;
         if l.is_empty() {
             return f64::NAN;
         }
@@ -51,9 +54,12 @@ where
     let before = sample_cpu(args.measured.server_pid, args.measured.postmaster_pid)?;
     let (mut tally, elapsed) = load().await;
     let after = sample_cpu(args.measured.server_pid, args.measured.postmaster_pid)?;
-    tally.latencies_us.sort_unstable();
+    tally.answered.sort_unstable();
+    let mut latencies_us: Vec<u32> = tally.answered.iter().map(|(_, us)| *us).collect();
+    latencies_us.sort_unstable();
     Ok(Phase {
         tally,
+        latencies_us,
         elapsed,
         cpu: (before, after),
     })

@@ -8,19 +8,16 @@ use std::time::{Duration, Instant};
 
 #[derive(Default)]
 pub(crate) struct Tally {
-    pub(crate) latencies_us: Vec<u32>,
+    /// (intended start in µs since the Unix epoch, latency in µs) of each acknowledged delivery.
+    pub(crate) answered: Vec<(u64, u32)>,
     pub(crate) acked: Vec<u64>,
-    /// (intended start in µs since the Unix epoch, latency in µs) of each acknowledged delivery,
-    /// in the order they were answered on each connection, for `--trace`.
-    pub(crate) trace: Vec<(u64, u32)>,
     pub(crate) failures: BTreeMap<String, u64>,
 }
 
 impl Tally {
     fn merge(&mut self, other: Tally) {
-        self.latencies_us.extend(other.latencies_us);
+        self.answered.extend(other.answered);
         self.acked.extend(other.acked);
-        self.trace.extend(other.trace);
         for (k, v) in other.failures {
             *self.failures.entry(k).or_default() += v;
         }
@@ -52,10 +49,9 @@ async fn post(ctx: &Ctx, tally: &mut Tally, started: Instant) {
             let _ = response.bytes().await;
             if status == reqwest::StatusCode::OK {
                 let us = u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX);
-                tally.latencies_us.push(us);
                 let since_epoch = started.saturating_duration_since(ctx.epoch.0).as_micros();
                 let unix_us = ctx.epoch.1 + u64::try_from(since_epoch).unwrap_or(u64::MAX);
-                tally.trace.push((unix_us, us));
+                tally.answered.push((unix_us, us));
                 tally.acked.push(seq);
             } else {
                 *tally

@@ -209,7 +209,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     writeln!(
         log,
         "ingest: warm-up acknowledged {}",
-        warmup.latencies_us.len()
+        warmup.answered.len()
     )?;
     let b0 = batch_stats(&ctx.client, &args.url).await;
     let peak = measure(&args, || closed_loop(&ctx, args.connections, length)).await?;
@@ -294,9 +294,7 @@ fn write_trace(
             .map(|(i, p)| (format!("paced{}", i + 1), p)),
     );
     for (name, phase) in phases {
-        let mut rows = phase.tally.trace.clone();
-        rows.sort_unstable();
-        for (start, latency) in rows {
+        for (start, latency) in &phase.tally.answered {
             writeln!(out, "{name} {start} {latency}")?;
         }
     }

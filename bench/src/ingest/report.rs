@@ -93,7 +93,7 @@ pub(crate) fn write(out: &mut impl Write, report: &Report<'_>) -> anyhow::Result
             (Some(a), Some(b)) => per_commit(*a, *b),
             _ => "—".into(),
         };
-        let max = phase.tally.latencies_us.last().copied().unwrap_or(0);
+        let max = phase.latencies_us.last().copied().unwrap_or(0);
         writeln!(
             out,
             "| {name} | {} | {} | {:.0} | {} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {commits} |",
