@@ -601,6 +601,16 @@ async fn late_and_rate_limited_messages_are_recorded_but_not_answered(backend: B
         [TooOld, Answer, Answer, RateLimited],
         "{answering:?}"
     );
+    // Each kind of message left unanswered is counted, by reason.
+    let metrics = lyo_api::telemetry::metrics_handle().render();
+    for reason in ["too_old", "rate_limited"] {
+        assert!(
+            metrics.contains(&format!(
+                "lyo_messages_not_answered_total{{reason=\"{reason}\"}}"
+            )),
+            "{reason}: {metrics}"
+        );
+    }
 }
 
 async fn a_delivery_for_an_unknown_number_records_nothing(backend: Backend) {
