@@ -200,6 +200,7 @@ on_both_backends!(
     a_user_id_and_a_phone_number_seen_together_are_one_customer,
     delivery_statuses_are_recorded_once_each,
     late_and_rate_limited_messages_are_recorded_but_not_answered,
+    a_tenant_flooded_by_many_customers_is_rate_limited_as_a_whole,
     a_delivery_for_an_unknown_number_records_nothing,
     a_batch_of_entries_messages_and_statuses_is_processed_whole,
     a_message_for_a_tenant_not_yet_projected_waits_instead_of_being_dropped,
@@ -583,18 +584,7 @@ async fn late_and_rate_limited_messages_are_recorded_but_not_answered(backend: B
         .await;
     }
     s.platform.inbox_worker().drain().await.unwrap();
-    let events = conversation_events(&s.platform, 4).await;
-    let mut answering = Vec::new();
-    for event in &events {
-        for opened in opened(&s.platform, &event.aggregate_id).await {
-            if let ConversationEvent::MessageReceived(m) = opened {
-                if !answering.iter().any(|(id, _)| id == &m.message_id) {
-                    answering.push((m.message_id.clone(), m.answering));
-                }
-            }
-        }
-    }
-    answering.sort_by(|a, b| a.0.cmp(&b.0));
+    let answering = answering_by_message(&s.platform, 4).await;
     use lyo_domain::conversation::Answering::*;
     assert_eq!(
         answering.iter().map(|(_, a)| *a).collect::<Vec<_>>(),
@@ -611,6 +601,52 @@ async fn late_and_rate_limited_messages_are_recorded_but_not_answered(backend: B
             "{reason}: {metrics}"
         );
     }
+}
+
+/// Per tenant as well as per customer: many customers together can flood a tenant.
+async fn a_tenant_flooded_by_many_customers_is_rate_limited_as_a_whole(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = setup(backend, &db, &[("LYO_RATE_TENANT_PER_MINUTE", "2")]).await;
+    for n in 1..=3 {
+        deliver(
+            &s,
+            &text(
+                &format!("wamid.T{n}"),
+                Some(&format!("39333444000{n}")),
+                None,
+                "ciao",
+                now(),
+            ),
+        )
+        .await;
+    }
+    s.platform.inbox_worker().drain().await.unwrap();
+    let answering = answering_by_message(&s.platform, 3).await;
+    use lyo_domain::conversation::Answering::*;
+    assert_eq!(
+        answering.iter().map(|(_, a)| *a).collect::<Vec<_>>(),
+        [Answer, Answer, RateLimited],
+        "{answering:?}"
+    );
+}
+
+/// How each recorded message was to be answered, by message id (waits for `at_least` events).
+async fn answering_by_message(
+    platform: &Platform,
+    at_least: usize,
+) -> Vec<(String, lyo_domain::conversation::Answering)> {
+    let mut answering = Vec::new();
+    for event in &conversation_events(platform, at_least).await {
+        for opened in opened(platform, &event.aggregate_id).await {
+            if let ConversationEvent::MessageReceived(m) = opened {
+                if !answering.iter().any(|(id, _)| id == &m.message_id) {
+                    answering.push((m.message_id.clone(), m.answering));
+                }
+            }
+        }
+    }
+    answering.sort_by(|a, b| a.0.cmp(&b.0));
+    answering
 }
 
 async fn a_delivery_for_an_unknown_number_records_nothing(backend: Backend) {
