@@ -78,6 +78,7 @@ on_both_backends!(
     unsigned_or_badly_signed_deliveries_are_refused_before_parsing,
     bodies_that_are_not_envelopes_or_too_large_are_refused,
     concurrent_deliveries_are_all_stored_once_acknowledged,
+    a_tenants_own_app_secret_signs_its_deliveries,
 );
 
 async fn the_handshake_answers_only_the_right_token(backend: Backend) {
@@ -295,4 +296,62 @@ async fn a_database_outage_answers_503_and_loses_nothing() {
         2,
         "the first and the retried delivery, nothing else"
     );
+}
+
+/// A tenant with its own Meta app signs with that app's secret: accepted beside the
+/// platform's, once the tenant directory has it; any other secret is still refused.
+async fn a_tenants_own_app_secret_signs_its_deliveries(backend: Backend) {
+    const ADMIN: &str = "test-admin-token";
+    const OWN: &str = "the-tenants-own-app-secret";
+    let db = TestDb::migrated(backend).await;
+    let mut settings = SETTINGS.to_vec();
+    settings.push(("LYO_ADMIN_TOKEN", ADMIN));
+    let platform = platform(&db, &settings).await;
+    let base = spawn_app(&platform).await;
+    let body = fixtures().remove(0).1;
+    let own_signature = meta_signature(OWN, &body);
+    let (status, _) = post(&base, body.clone(), Some(own_signature.clone())).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "no tenant has that secret yet"
+    );
+
+    let tenant = serde_json::json!({
+        "name": "Salone Aurora",
+        "time_zone": "Europe/Rome",
+        "languages": ["it"],
+        "whatsapp": { "phone_number_ids": ["5550001"], "app_secret": OWN },
+    });
+    let (status, _, created) = lyo_tests::call_api(
+        &platform,
+        "POST",
+        "/api/v1/tenants",
+        Some(ADMIN),
+        Some(tenant.to_string()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert!(
+        !created.to_string().contains(OWN),
+        "the secret is never returned"
+    );
+    // Once projected, at once: the refusal above cached the secrets known then, and the
+    // projection of the new tenant makes that cache stale.
+    lyo_tests::project_tenants(&platform).await;
+    let (status, text) = post(&base, body.clone(), Some(own_signature)).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let (status, _) = post(
+        &base,
+        body.clone(),
+        Some(meta_signature("another-secret", &body)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        signed(&base, &body).await.0,
+        StatusCode::OK,
+        "the platform's secret still signs"
+    );
+    assert_eq!(inbox(&platform.db).await.len(), 2);
 }

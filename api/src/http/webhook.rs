@@ -35,7 +35,14 @@ pub struct Webhook {
     pub inbox: WebhookInbox,
     pub directory: SqlTenantDirectory,
     pub master: MasterKey,
-    tenant_secrets: Mutex<Option<(Instant, Arc<Vec<SecretString>>)>>,
+    tenant_secrets: Mutex<Option<OpenedSecrets>>,
+}
+
+/// Tenants' opened app secrets, with the directory generation they were read at and when.
+struct OpenedSecrets {
+    generation: u64,
+    at: Instant,
+    secrets: Arc<Vec<SecretString>>,
 }
 
 impl Webhook {
@@ -56,12 +63,14 @@ impl Webhook {
         }
     }
 
-    /// Tenants' own app secrets, opened, cached for a few seconds.
+    /// Tenants' own app secrets, opened, cached until this process's directory projector
+    /// applies a tenant change, and for a few seconds at most (changes made by other processes).
     async fn tenant_secrets(&self) -> Arc<Vec<SecretString>> {
+        let generation = self.directory.generation();
         if let Ok(cached) = self.tenant_secrets.lock() {
-            if let Some((at, secrets)) = cached.as_ref() {
-                if at.elapsed() < TENANT_SECRETS_TTL {
-                    return secrets.clone();
+            if let Some(opened) = cached.as_ref() {
+                if opened.generation == generation && opened.at.elapsed() < TENANT_SECRETS_TTL {
+                    return opened.secrets.clone();
                 }
             }
         }
@@ -81,7 +90,11 @@ impl Webhook {
         };
         let secrets = Arc::new(secrets);
         if let Ok(mut cached) = self.tenant_secrets.lock() {
-            *cached = Some((Instant::now(), secrets.clone()));
+            *cached = Some(OpenedSecrets {
+                generation,
+                at: Instant::now(),
+                secrets: secrets.clone(),
+            });
         }
         secrets
     }

@@ -8,6 +8,7 @@ use lyo_application::tenants::TenantDirectory;
 use lyo_domain::ids::TenantId;
 use lyo_domain::tenant::{Tenant, TenantEvent};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,15 +16,19 @@ pub const NAME: &str = "tenant_directory";
 
 /// Phone number id -> tenant, shared by the lookup and the projector. The projector clears it
 /// whenever it applies a tenant event (this process); entries also expire after [`CACHE_TTL`]
-/// so other processes see changes soon.
+/// so other processes see changes soon. Each clearing is a new generation, which caches of
+/// other directory reads (the webhook's opened app secrets) compare to know they are stale.
 #[derive(Debug, Default)]
-pub struct DirectoryCache(Mutex<HashMap<String, (Option<TenantId>, Instant)>>);
+pub struct DirectoryCache {
+    entries: Mutex<HashMap<String, (Option<TenantId>, Instant)>>,
+    generation: AtomicU64,
+}
 
 const CACHE_TTL: Duration = Duration::from_secs(5);
 
 impl DirectoryCache {
     fn get(&self, phone_number_id: &str) -> Option<Option<TenantId>> {
-        let entries = self.0.lock().ok()?;
+        let entries = self.entries.lock().ok()?;
         entries
             .get(phone_number_id)
             .filter(|(_, at)| at.elapsed() < CACHE_TTL)
@@ -31,7 +36,7 @@ impl DirectoryCache {
     }
 
     fn put(&self, phone_number_id: &str, tenant: Option<TenantId>) {
-        if let Ok(mut entries) = self.0.lock() {
+        if let Ok(mut entries) = self.entries.lock() {
             if entries.len() > 10_000 {
                 entries.clear();
             }
@@ -40,9 +45,10 @@ impl DirectoryCache {
     }
 
     fn clear(&self) {
-        if let Ok(mut entries) = self.0.lock() {
+        if let Ok(mut entries) = self.entries.lock() {
             entries.clear();
         }
+        self.generation.fetch_add(1, Ordering::Release);
     }
 }
 
@@ -169,6 +175,12 @@ impl SqlTenantDirectory {
 
 impl SqlTenantDirectory {
     /// Tenants' own app secrets (sealed), for verifying webhooks of their Meta apps.
+    /// Changes whenever this process's projector applies a tenant event that can change
+    /// routing or credentials.
+    pub fn generation(&self) -> u64 {
+        self.cache.generation.load(Ordering::Acquire)
+    }
+
     pub async fn sealed_app_secrets(
         &self,
     ) -> Result<Vec<(String, lyo_domain::tenant::SealedSecret)>, StoreError> {
