@@ -174,13 +174,13 @@ impl SqlTenantDirectory {
 }
 
 impl SqlTenantDirectory {
-    /// Tenants' own app secrets (sealed), for verifying webhooks of their Meta apps.
     /// Changes whenever this process's projector applies a tenant event that can change
     /// routing or credentials.
     pub fn generation(&self) -> u64 {
         self.cache.generation.load(Ordering::Acquire)
     }
 
+    /// Tenants' own app secrets (sealed), for verifying webhooks of their Meta apps.
     pub async fn sealed_app_secrets(
         &self,
     ) -> Result<Vec<(String, lyo_domain::tenant::SealedSecret)>, StoreError> {
