@@ -109,6 +109,11 @@ fn text(
     )
 }
 
+/// A text from the customer with phone number `wa_id`, sent now.
+async fn say(setup: &Setup, wamid: &str, wa_id: &str, body: &str) {
+    deliver(setup, &text(wamid, Some(wa_id), None, body, now())).await;
+}
+
 async fn deliver(setup: &Setup, body: &[u8]) {
     let response = reqwest::Client::new()
         .post(format!("{}/webhooks/whatsapp", setup.base))
@@ -377,15 +382,11 @@ async fn a_batch_of_entries_messages_and_statuses_is_processed_whole(backend: Ba
 async fn a_message_becomes_a_sealed_conversation_event_and_its_body_is_purged(backend: Backend) {
     let db = TestDb::migrated(backend).await;
     let s = setup(backend, &db, &[]).await;
-    deliver(
+    say(
         &s,
-        &text(
-            "wamid.A1",
-            Some("393331234567"),
-            None,
-            "tavolo per 4 domani alle 20",
-            now(),
-        ),
+        "wamid.A1",
+        "393331234567",
+        "tavolo per 4 domani alle 20",
     )
     .await;
     assert_eq!(s.platform.inbox_worker().drain().await.unwrap(), 1);
@@ -477,16 +478,8 @@ async fn a_user_id_and_a_phone_number_seen_together_are_one_customer(backend: Ba
         ),
     )
     .await;
-    deliver(
-        &s,
-        &text("wamid.I3", Some("393339999999"), None, "ancora io", now()),
-    )
-    .await;
-    deliver(
-        &s,
-        &text("wamid.I4", Some("393338888888"), None, "un altro", now()),
-    )
-    .await;
+    say(&s, "wamid.I3", "393339999999", "ancora io").await;
+    say(&s, "wamid.I4", "393338888888", "un altro").await;
     s.platform.inbox_worker().drain().await.unwrap();
     let events = conversation_events(&s.platform, 4).await;
     let conversations: std::collections::HashSet<&str> =
@@ -571,17 +564,7 @@ async fn late_and_rate_limited_messages_are_recorded_but_not_answered(backend: B
     )
     .await;
     for n in 1..=3 {
-        deliver(
-            &s,
-            &text(
-                &format!("wamid.L{n}"),
-                Some("393332222222"),
-                None,
-                "ciao",
-                now(),
-            ),
-        )
-        .await;
+        say(&s, &format!("wamid.L{n}"), "393332222222", "ciao").await;
     }
     s.platform.inbox_worker().drain().await.unwrap();
     let answering = answering_by_message(&s.platform, 4).await;
@@ -608,15 +591,11 @@ async fn a_tenant_flooded_by_many_customers_is_rate_limited_as_a_whole(backend: 
     let db = TestDb::migrated(backend).await;
     let s = setup(backend, &db, &[("LYO_RATE_TENANT_PER_MINUTE", "2")]).await;
     for n in 1..=3 {
-        deliver(
+        say(
             &s,
-            &text(
-                &format!("wamid.T{n}"),
-                Some(&format!("39333444000{n}")),
-                None,
-                "ciao",
-                now(),
-            ),
+            &format!("wamid.T{n}"),
+            &format!("39333444000{n}"),
+            "ciao",
         )
         .await;
     }
@@ -717,11 +696,7 @@ async fn a_handed_row_left_unprocessed_is_claimed_from_the_table_once_its_claim_
         .inbox
         .hand_over(std::time::Duration::from_secs(600))
         .rows;
-    deliver(
-        &s,
-        &text("wamid.C1", Some("393330000301"), None, "ciao", now()),
-    )
-    .await;
+    say(&s, "wamid.C1", "393330000301", "ciao").await;
     let handed = receiver.try_recv().expect("handed over once stored");
     assert_eq!(handed.rows.len(), 1);
     let claimed: Option<i64> = match &s.platform.db {
@@ -750,11 +725,7 @@ async fn a_handed_row_left_unprocessed_is_claimed_from_the_table_once_its_claim_
 
     // The hand-over ends: the next delivery is stored unclaimed and any worker takes it.
     drop(receiver);
-    deliver(
-        &s,
-        &text("wamid.C2", Some("393330000301"), None, "ancora", now()),
-    )
-    .await;
+    say(&s, "wamid.C2", "393330000301", "ancora").await;
     assert_eq!(other.drain().await.unwrap(), 1);
     assert_eq!(conversation_events(&s.platform, 1).await.len(), 1);
 
@@ -794,17 +765,7 @@ async fn deliveries_beyond_what_the_worker_has_taken_are_stored_unclaimed(backen
         .load(std::sync::atomic::Ordering::SeqCst)
     {
         assert!(n < 1000, "the hand-over is bounded");
-        deliver(
-            &s,
-            &text(
-                &format!("wamid.F{n}"),
-                Some("393330000401"),
-                None,
-                "ciao",
-                now(),
-            ),
-        )
-        .await;
+        say(&s, &format!("wamid.F{n}"), "393330000401", "ciao").await;
         n += 1;
     }
     assert!(n > 1, "batches are handed over until the channel is full");
