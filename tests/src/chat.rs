@@ -6,7 +6,7 @@
 //! worker and the booking process manager until nothing is left, so each exchange is
 //! deterministic. Replies are read back as the conversation's `ReplyQueued` events, opened.
 
-use crate::{call_api, platform, spawn_app, TestDb};
+use crate::{add_tenant, platform, spawn_app, TestDb};
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::EventStore;
 use lyo_api::platform::Platform;
@@ -42,15 +42,7 @@ impl Shop {
             ],
         )
         .await;
-        let (status, _, created) = call_api(
-            &platform,
-            "POST",
-            "/api/v1/tenants",
-            Some(ADMIN),
-            Some(body.to_string()),
-        )
-        .await;
-        assert_eq!(status, 201, "creating the tenant: {created}");
+        let created = add_tenant(&platform, ADMIN, &body).await;
         crate::project_tenants(&platform).await;
         let base = spawn_app(&platform).await;
         Shop {

@@ -292,6 +292,28 @@ pub fn system_metadata(
     }
 }
 
+/// Adds a tenant through the API as the admin `token`; returns the created tenant as answered.
+pub async fn add_tenant(
+    platform: &lyo_api::platform::Platform,
+    token: &str,
+    body: &serde_json::Value,
+) -> serde_json::Value {
+    let (status, _, created) = call_api(
+        platform,
+        "POST",
+        "/api/v1/tenants",
+        Some(token),
+        Some(body.to_string()),
+    )
+    .await;
+    assert_eq!(
+        status,
+        axum::http::StatusCode::CREATED,
+        "adding a tenant: {created}"
+    );
+    created
+}
+
 /// One request to the app in-process (tower `oneshot`); the body is parsed as JSON when it is
 /// JSON (`Null` otherwise).
 pub async fn call_api(

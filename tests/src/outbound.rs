@@ -2,7 +2,7 @@
 //! write to it through real `Conversation` commands: the set-up of the outbound suites.
 
 use crate::graph::FakeGraph;
-use crate::{call_api, system_metadata, Backend, TestDb};
+use crate::{add_tenant, system_metadata, Backend, TestDb};
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::CqrsFramework;
 use lyo_api::platform::Platform;
@@ -85,16 +85,7 @@ pub async fn create_tenant(platform: &Platform) -> TenantId {
         "whatsapp": {"phone_number_ids": [PHONE_NUMBER_ID], "access_token": TOKEN},
         "assistant": {"templates": {"answer": {"it": {"name": TEMPLATE, "language_code": "it"}}}},
     });
-    let (status, _, created) = call_api(
-        platform,
-        "POST",
-        "/api/v1/tenants",
-        Some(ADMIN),
-        Some(body.to_string()),
-    )
-    .await;
-    assert!(status.is_success(), "{created}");
-    created["id"]
+    add_tenant(platform, ADMIN, &body).await["id"]
         .as_str()
         .and_then(|id| id.parse().ok())
         .expect("a tenant id")

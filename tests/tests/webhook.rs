@@ -323,15 +323,7 @@ async fn a_tenants_own_app_secret_signs_its_deliveries(backend: Backend) {
         "languages": ["it"],
         "whatsapp": { "phone_number_ids": ["5550001"], "app_secret": OWN },
     });
-    let (status, _, created) = lyo_tests::call_api(
-        &platform,
-        "POST",
-        "/api/v1/tenants",
-        Some(ADMIN),
-        Some(tenant.to_string()),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let created = lyo_tests::add_tenant(&platform, ADMIN, &tenant).await;
     assert!(
         !created.to_string().contains(OWN),
         "the secret is never returned"
