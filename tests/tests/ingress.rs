@@ -209,6 +209,7 @@ on_both_backends!(
     a_delivery_for_an_unknown_number_records_nothing,
     a_batch_of_entries_messages_and_statuses_is_processed_whole,
     a_message_for_a_tenant_not_yet_projected_waits_instead_of_being_dropped,
+    a_number_this_process_saw_unknown_is_routed_once_another_projected_its_tenant,
     a_worker_decides_on_what_another_wrote_after_it_cached_a_conversation,
     the_running_worker_records_every_message_once_in_sequence,
     the_worker_handed_the_inbox_records_every_message_once,
@@ -339,6 +340,53 @@ async fn a_message_for_a_tenant_not_yet_projected_waits_instead_of_being_dropped
     );
 
     lyo_tests::project_tenants(&s.platform).await;
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    s.platform.inbox_worker().drain().await.unwrap();
+    assert_eq!(conversation_events(&s.platform, 1).await.len(), 1);
+    assert_eq!(pending_bodies(&s.platform.db).await, (0, 0));
+}
+
+/// Two processes on one database: this one stores a delivery for a number before its tenant
+/// exists (and remembers the number as unknown for a few seconds); the other creates the
+/// tenant and projects it.
+/// The directory is then current, but this process's answer for the number is not: its
+/// message is routed, not dropped as a message for nobody.
+async fn a_number_this_process_saw_unknown_is_routed_once_another_projected_its_tenant(
+    backend: Backend,
+) {
+    let db = TestDb::migrated(backend).await;
+    let s = setup(backend, &db, &[]).await;
+    let other = platform(&db, &[("WHATSAPP_APP_SECRET", SECRET)]).await;
+    let body = envelope(
+        "777000",
+        json!({ "messages": [{ "from": "393330000777", "id": "wamid.N1", "timestamp": now().to_string(), "type": "text", "text": { "body": "ciao" } }] }),
+    );
+    // Stored, and the number looked up on the way (the webhook's check): unknown.
+    deliver(&s, &body).await;
+
+    let caller = Caller {
+        actor: Actor {
+            kind: ActorKind::Admin,
+            id: "test".into(),
+        },
+        request_id: None,
+    };
+    let new = NewTenant {
+        name: "Nuovo".into(),
+        time_zone: "Europe/Rome".into(),
+        languages: vec![lyo_domain::understanding::Language::It],
+        whatsapp: NewWhatsApp {
+            phone_number_ids: vec!["777000".into()],
+            display_phone_number: None,
+            business_account_id: None,
+            access_token: None,
+            app_secret: None,
+        },
+        booking: None,
+        assistant: None,
+    };
+    other.tenants.create(new, &caller).await.unwrap();
+    lyo_tests::project_tenants(&other).await;
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     s.platform.inbox_worker().drain().await.unwrap();
     assert_eq!(conversation_events(&s.platform, 1).await.len(), 1);

@@ -51,11 +51,8 @@ impl InboxWorker {
             let mut routes = HashMap::new();
             let mut wait = false;
             for phone_number_id in delivery.phone_number_ids() {
-                let tenant = self
-                    .tenants
-                    .directory
-                    .tenant_for_phone_number(phone_number_id)
-                    .await?;
+                let directory = &self.tenants.directory;
+                let mut tenant = directory.tenant_for_phone_number(phone_number_id).await?;
                 if tenant.is_none() {
                     let current = match directory_current {
                         Some(current) => current,
@@ -65,6 +62,10 @@ impl InboxWorker {
                         wait = true;
                         break;
                     }
+                    // The directory has every tenant now, but the cached "unknown" may be
+                    // older than that (another process projected the tenant; or this one,
+                    // around the moment it cleared the cache): ask the table itself.
+                    tenant = directory.reread(phone_number_id).await?;
                 }
                 if let Some(tenant) = tenant {
                     if let std::collections::hash_map::Entry::Vacant(entry) = contexts.entry(tenant)

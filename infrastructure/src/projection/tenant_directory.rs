@@ -196,17 +196,11 @@ impl SqlTenantDirectory {
             .filter_map(|(tenant, json)| Some((tenant, serde_json::from_str(&json).ok()?)))
             .collect())
     }
-}
 
-#[async_trait]
-impl TenantDirectory for SqlTenantDirectory {
-    async fn tenant_for_phone_number(
-        &self,
-        phone_number_id: &str,
-    ) -> Result<Option<TenantId>, StoreError> {
-        if let Some(hit) = self.cache.get(phone_number_id) {
-            return Ok(hit);
-        }
+    /// The tenant of `phone_number_id` as the table has it now, past the cache (which it
+    /// then updates): for a caller that knows the table has caught up with something the
+    /// cache may not have, such as another process's projection of a new tenant.
+    pub async fn reread(&self, phone_number_id: &str) -> Result<Option<TenantId>, StoreError> {
         const SQL: &str = "SELECT tenant_id FROM tenant_phone_numbers WHERE phone_number_id = $1";
         let found: Option<String> = match &self.db {
             Db::Postgres(pool) => {
@@ -226,5 +220,18 @@ impl TenantDirectory for SqlTenantDirectory {
         let tenant = found.and_then(|id| id.parse().ok());
         self.cache.put(phone_number_id, tenant);
         Ok(tenant)
+    }
+}
+
+#[async_trait]
+impl TenantDirectory for SqlTenantDirectory {
+    async fn tenant_for_phone_number(
+        &self,
+        phone_number_id: &str,
+    ) -> Result<Option<TenantId>, StoreError> {
+        if let Some(hit) = self.cache.get(phone_number_id) {
+            return Ok(hit);
+        }
+        self.reread(phone_number_id).await
     }
 }
