@@ -83,6 +83,10 @@ async fn a_killed_dispatcher_loses_no_reply_and_two_send_nothing_twice() {
     assert_eq!(extra, twice.len(), "at most one repeat each");
     assert_eq!(graph.received().len(), replies.len() + extra);
     drop((second, restarted));
+    // Kept only when the test fails: they hold the servers' logs.
+    for dir in [dir_a, dir_b] {
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }
 
 fn tempdir(name: &str) -> std::path::PathBuf {
